@@ -1,0 +1,119 @@
+// Entry point of an fs host: a child process serving one sandbox's FUSE mount, driven by its parent
+// over the IPC channel. Started by mountSandboxFs as `node main.ts`; never run it by hand.
+import { compileCanonical } from '@cordon/policy';
+import { DenialLimiter, type DenialEvent } from '../audit.ts';
+import { FsError } from '../errors.ts';
+import type { HostConfig, HostMessage, HostRequest, ParentMessage } from './protocol.ts';
+import { FsServer } from './server.ts';
+
+const DENIAL_FLUSH_MS = 100;
+
+function send(msg: HostMessage): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function start(config: HostConfig): Promise<FsServer> {
+  let policy;
+  try {
+    policy = compileCanonical(config.policy.canonical, config.policy.hash);
+  } catch (err) {
+    throw new FsError('POLICY_MISMATCH', (err as Error).message, { cause: err });
+  }
+  const limiter = new DenialLimiter(config.rateLimit);
+  let pending: DenialEvent[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const flush = (): void => {
+    timer = null;
+    const events = pending;
+    pending = [];
+    send({ type: 'denials', events, dropped: limiter.dropped });
+  };
+  const onDenial = (e: DenialEvent): void => {
+    if (!limiter.admit(e.at)) return;
+    pending.push(e);
+    timer ??= setTimeout(flush, DENIAL_FLUSH_MS);
+  };
+  const server = await FsServer.create(config, policy, onDenial);
+  await server.mount();
+  return server;
+}
+
+async function handle(server: FsServer, req: HostRequest): Promise<unknown> {
+  switch (req.type) {
+    case 'health':
+      return server.health();
+    case 'quiesce':
+      return server.quiesce();
+    case 'resume':
+      server.resume();
+      return null;
+    case 'resetDelta':
+      await server.resetDelta();
+      return null;
+    case 'invalidate':
+      server.invalidate();
+      return null;
+    case 'beforeExec':
+      await server.beforeExec();
+      return null;
+    case 'unmount':
+      await server.unmount();
+      return null;
+  }
+}
+
+let server: FsServer | null = null;
+let stopping = false;
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await server?.unmount();
+  } finally {
+    process.exit(code);
+  }
+}
+
+process.on('message', (raw: ParentMessage) => {
+  if (raw.type === 'start') {
+    start(raw.config).then(
+      (s) => {
+        server = s;
+        send({ type: 'ready' });
+      },
+      (err: unknown) => {
+        const code = err instanceof FsError ? err.code : 'MOUNT_FAILED';
+        send({ type: 'fatal', code, message: (err as Error).message });
+        setTimeout(() => process.exit(1), 50);
+      },
+    );
+    return;
+  }
+  const req = raw;
+  if (!server) {
+    send({
+      type: 'reply',
+      id: req.id,
+      ok: false,
+      code: 'NOT_MOUNTED',
+      message: 'the fs host has not mounted yet',
+    });
+    return;
+  }
+  handle(server, req).then(
+    (result) => {
+      send({ type: 'reply', id: req.id, ok: true, result });
+      if (req.type === 'unmount') setTimeout(() => process.exit(0), 10);
+    },
+    (err: unknown) => {
+      const code = err instanceof FsError ? err.code : 'MOUNT_FAILED';
+      send({ type: 'reply', id: req.id, ok: false, code, message: (err as Error).message });
+    },
+  );
+});
+
+// The node agent went away: unmount rather than serve an orphaned mount.
+process.on('disconnect', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));

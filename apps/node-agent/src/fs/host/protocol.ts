@@ -1,0 +1,51 @@
+// Messages between the node agent (parent) and an fs host (child) over the IPC channel.
+import type { CanonicalPolicy } from '@cordon/policy';
+import type { DenialEvent, RateLimit } from '../audit.ts';
+import type { FsErrorCode } from '../errors.ts';
+import type { FsTuning } from '../options.ts';
+
+export interface HostConfig {
+  readonly sandboxId: string;
+  readonly sourceDir: string;
+  readonly deltaDir: string;
+  readonly mountPoint: string;
+  readonly policy: { readonly canonical: CanonicalPolicy; readonly hash: string };
+  readonly quotaBytes: number;
+  readonly owner: { readonly uid: number; readonly gid: number };
+  readonly tuning: FsTuning;
+  readonly rateLimit: RateLimit;
+}
+
+export type RequestType =
+  'unmount' | 'quiesce' | 'resume' | 'resetDelta' | 'invalidate' | 'beforeExec' | 'health';
+
+export interface HostRequest {
+  readonly id: number;
+  readonly type: RequestType;
+  readonly paths?: readonly string[];
+}
+
+export interface HostHealth {
+  readonly mounted: boolean;
+  readonly paused: boolean;
+  readonly openHandles: number;
+  readonly usedBytes: number;
+  readonly quotaBytes: number;
+  readonly pendingInvalidation: boolean;
+  readonly remounts: number;
+}
+
+export type HostMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'fatal'; readonly code: FsErrorCode; readonly message: string }
+  | { readonly type: 'denials'; readonly events: readonly DenialEvent[]; readonly dropped: number }
+  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | {
+      readonly type: 'reply';
+      readonly id: number;
+      readonly ok: false;
+      readonly code: FsErrorCode;
+      readonly message: string;
+    };
+
+export type ParentMessage = { readonly type: 'start'; readonly config: HostConfig } | HostRequest;

@@ -1,0 +1,349 @@
+// The node agent's handle on one sandbox's permission filesystem. The FUSE server runs in a
+// separate fs host process (one per sandbox, see README "Permission filesystem"); this module
+// starts it, talks to it over IPC and guarantees it is gone after unmount().
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CanonicalPolicy } from '@cordon/policy';
+import { AuditBuffer, DEFAULT_RATE_LIMIT, type DenialEvent, type RateLimit } from './audit.ts';
+import { FsError } from './errors.ts';
+import type { HostConfig, HostHealth, HostMessage, RequestType } from './host/protocol.ts';
+import { DEFAULT_TUNING, type FsTuning } from './options.ts';
+import { isWithin } from './paths.ts';
+import { forceUnmount, fuseMountsAt } from './teardown.ts';
+
+export const DEFAULT_QUOTA_BYTES = 1024 ** 3;
+const HOST_MAIN = fileURLToPath(new URL('./host/main.ts', import.meta.url));
+
+export interface MountSandboxFsOptions {
+  readonly sandboxId: string;
+  /** The codebase directory (absolute). */
+  readonly sourceDir: string;
+  /** This sandbox's delta directory (absolute; created if missing). */
+  readonly deltaDir: string;
+  /** An existing empty directory (absolute), outside sourceDir and deltaDir. */
+  readonly mountPoint: string;
+  /** A compiled policy or its canonical form and hash; the fs host recompiles and checks it. */
+  readonly policy: { readonly canonical: CanonicalPolicy; readonly hash: string };
+  /** Delta quota. Default 1 GiB; beyond it writes fail with ENOSPC. */
+  readonly quotaBytes?: number;
+  /** uid/gid every entry appears owned by inside the mount. Default 65534 (nobody). */
+  readonly ownerUid?: number;
+  readonly ownerGid?: number;
+  readonly onDenial?: (event: DenialEvent) => void;
+  /** Denial events kept for denials(). Default 1000. */
+  readonly auditCapacity?: number;
+  readonly rateLimit?: RateLimit;
+  readonly tuning?: Partial<FsTuning>;
+  /** Time allowed for the fs host to mount. Default 15 s. */
+  readonly startTimeoutMs?: number;
+  /** Time allowed for one request to the fs host. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface FsHealth extends Partial<HostHealth> {
+  readonly ok: boolean;
+  readonly pid: number | undefined;
+  readonly reason?: string;
+}
+
+export interface SandboxFs {
+  readonly sandboxId: string;
+  readonly mountPoint: string;
+  /** The fs host's pid. */
+  readonly pid: number;
+  /** Unmounts and stops the fs host; idempotent; never leaves the mount or the process behind. */
+  unmount(): Promise<void>;
+  /** Buffered denial events, oldest first (bounded by auditCapacity). */
+  denials(): readonly DenialEvent[];
+  /** Denials lost to the rate limit or to the buffer's bound. */
+  lostDenials(): number;
+  /** Pauses every request (they wait, not fail) so the committer can read the delta. */
+  quiesce(): Promise<{ openHandles: number }>;
+  /** Un-pauses without touching the delta (commit skipped or failed). */
+  resume(): Promise<void>;
+  /** The committer cleared the delta: drop the in-memory picture of it, reload, un-pause. */
+  resetDelta(): Promise<void>;
+  /** Another sandbox committed `paths` to the source: the next exec must see them. */
+  invalidate(paths: readonly string[]): Promise<void>;
+  /** Call right before starting an exec: applies pending invalidations (a remount). */
+  beforeExec(): Promise<void>;
+  health(): Promise<FsHealth>;
+}
+
+async function validate(o: MountSandboxFsOptions): Promise<void> {
+  for (const [name, p] of [
+    ['sourceDir', o.sourceDir],
+    ['deltaDir', o.deltaDir],
+    ['mountPoint', o.mountPoint],
+  ] as const) {
+    if (!path.isAbsolute(p) || path.resolve(p) !== p) {
+      throw new FsError(
+        'BAD_OPTIONS',
+        `${name} must be an absolute, normalised path, got ${JSON.stringify(p)}`,
+      );
+    }
+  }
+  const pairs = [
+    [o.mountPoint, o.sourceDir],
+    [o.mountPoint, o.deltaDir],
+    [o.sourceDir, o.deltaDir],
+  ] as const;
+  for (const [a, b] of pairs) {
+    if (isWithin(a, b) || isWithin(b, a)) {
+      // The fs host makes synchronous calls on the source and delta; one inside its own mount
+      // would deadlock it.
+      throw new FsError(
+        'BAD_OPTIONS',
+        `${a} and ${b} overlap; give separate directories for the codebase, the delta and the mount point`,
+      );
+    }
+  }
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.sandboxId)) {
+    throw new FsError(
+      'BAD_OPTIONS',
+      `sandboxId must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(o.sandboxId)}`,
+    );
+  }
+  const quota = o.quotaBytes ?? DEFAULT_QUOTA_BYTES;
+  if (!Number.isSafeInteger(quota) || quota < 0) {
+    throw new FsError('BAD_OPTIONS', `quotaBytes must be a non-negative integer, got ${quota}`);
+  }
+  const src = await fs.stat(o.sourceDir).catch(() => null);
+  if (!src?.isDirectory())
+    throw new FsError('BAD_OPTIONS', `sourceDir ${o.sourceDir} is not a directory`);
+  const mp = await fs.stat(o.mountPoint).catch(() => null);
+  if (!mp?.isDirectory())
+    throw new FsError(
+      'BAD_OPTIONS',
+      `mountPoint ${o.mountPoint} is not a directory; create it first`,
+    );
+  if ((await fuseMountsAt(o.mountPoint)).length > 0) {
+    throw new FsError(
+      'BUSY',
+      `${o.mountPoint} is already a FUSE mount; unmount it (or run the stale-mount cleanup) first`,
+    );
+  }
+}
+
+export async function mountSandboxFs(options: MountSandboxFsOptions): Promise<SandboxFs> {
+  await validate(options);
+  await fs.mkdir(options.deltaDir, { recursive: true, mode: 0o700 });
+  const config: HostConfig = {
+    sandboxId: options.sandboxId,
+    sourceDir: options.sourceDir,
+    deltaDir: options.deltaDir,
+    mountPoint: options.mountPoint,
+    policy: { canonical: options.policy.canonical, hash: options.policy.hash },
+    quotaBytes: options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
+    owner: { uid: options.ownerUid ?? 65534, gid: options.ownerGid ?? 65534 },
+    tuning: { ...DEFAULT_TUNING, ...options.tuning },
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+  };
+  const child = fork(HOST_MAIN, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+    serialization: 'json',
+  });
+  const handle = new HostHandle(child, options);
+  try {
+    await handle.start(config, options.startTimeoutMs ?? 15_000);
+  } catch (err) {
+    await handle.unmount();
+    throw err;
+  }
+  return handle;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+class HostHandle implements SandboxFs {
+  readonly sandboxId: string;
+  readonly mountPoint: string;
+  readonly #child: ChildProcess;
+  readonly #audit: AuditBuffer;
+  readonly #onDenial: ((e: DenialEvent) => void) | undefined;
+  readonly #requestTimeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #exited: Promise<void>;
+  #nextId = 1;
+  #dropped = 0;
+  #dead: string | null = null;
+  #unmounting: Promise<void> | null = null;
+
+  constructor(child: ChildProcess, o: MountSandboxFsOptions) {
+    this.sandboxId = o.sandboxId;
+    this.mountPoint = o.mountPoint;
+    this.#child = child;
+    this.#audit = new AuditBuffer(o.auditCapacity ?? 1000);
+    this.#onDenial = o.onDenial;
+    this.#requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#dead = `fs host exited (${signal ?? `code ${code}`})`;
+        for (const p of this.#pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(
+            new FsError(
+              'HOST_CRASHED',
+              `${this.#dead}; the mount at ${this.mountPoint} is gone — destroy the sandbox`,
+            ),
+          );
+        }
+        this.#pending.clear();
+        resolve();
+      });
+    });
+    child.on('message', (m: HostMessage) => this.#onMessage(m));
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  #onMessage(m: HostMessage): void {
+    if (m.type === 'denials') {
+      this.#dropped = m.dropped;
+      for (const e of m.events) {
+        this.#audit.push(e);
+        this.#onDenial?.(e);
+      }
+    } else if (m.type === 'reply') {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new FsError(m.code, m.message));
+    }
+  }
+
+  start(config: HostConfig, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new FsError(
+            'HOST_TIMEOUT',
+            `the fs host did not mount ${config.mountPoint} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const onMessage = (m: HostMessage): void => {
+        if (m.type === 'ready') {
+          cleanup();
+          resolve();
+        } else if (m.type === 'fatal') {
+          cleanup();
+          reject(new FsError(m.code, m.message));
+        }
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(
+          new FsError('HOST_CRASHED', `the fs host exited before mounting ${config.mountPoint}`),
+        );
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#child.off('message', onMessage);
+        this.#child.off('exit', onExit);
+      };
+      this.#child.on('message', onMessage);
+      this.#child.once('exit', onExit);
+      this.#child.send({ type: 'start', config });
+    });
+  }
+
+  #request<T>(type: RequestType, paths?: readonly string[]): Promise<T> {
+    if (this.#dead) {
+      return Promise.reject(
+        new FsError(
+          'HOST_CRASHED',
+          `${this.#dead}; the mount at ${this.mountPoint} is gone — destroy the sandbox`,
+        ),
+      );
+    }
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new FsError(
+            'HOST_TIMEOUT',
+            `the fs host did not answer ${type} within ${this.#requestTimeoutMs} ms; treat the mount as unhealthy`,
+          ),
+        );
+      }, this.#requestTimeoutMs);
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#child.send(paths ? { id, type, paths } : { id, type });
+    });
+  }
+
+  denials(): readonly DenialEvent[] {
+    return this.#audit.list();
+  }
+
+  lostDenials(): number {
+    return this.#dropped + this.#audit.lost;
+  }
+
+  quiesce(): Promise<{ openHandles: number }> {
+    return this.#request('quiesce');
+  }
+
+  async resume(): Promise<void> {
+    await this.#request('resume');
+  }
+
+  async resetDelta(): Promise<void> {
+    await this.#request('resetDelta');
+  }
+
+  async invalidate(paths: readonly string[]): Promise<void> {
+    await this.#request('invalidate', paths);
+  }
+
+  async beforeExec(): Promise<void> {
+    await this.#request('beforeExec');
+  }
+
+  async health(): Promise<FsHealth> {
+    if (this.#dead) return { ok: false, pid: this.#child.pid, reason: this.#dead };
+    try {
+      const h = await this.#request<HostHealth>('health');
+      if (!h.mounted) return { ...h, ok: false, pid: this.#child.pid, reason: 'not mounted' };
+      return { ...h, ok: true, pid: this.#child.pid };
+    } catch (err) {
+      return { ok: false, pid: this.#child.pid, reason: (err as Error).message };
+    }
+  }
+
+  unmount(): Promise<void> {
+    this.#unmounting ??= this.#teardown();
+    return this.#unmounting;
+  }
+
+  async #teardown(): Promise<void> {
+    if (!this.#dead) {
+      await Promise.race([
+        this.#request('unmount').catch(() => undefined),
+        new Promise((r) => setTimeout(r, 10_000)),
+      ]);
+      const exited = await Promise.race([
+        this.#exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5_000)),
+      ]);
+      if (!exited) {
+        this.#child.kill('SIGKILL');
+        await this.#exited;
+      }
+    }
+    await forceUnmount(this.mountPoint);
+  }
+}
