@@ -69,6 +69,8 @@ export interface SandboxFs {
   invalidate(paths: readonly string[]): Promise<void>;
   /** Call right before starting an exec: applies pending invalidations (a remount). */
   beforeExec(): Promise<void>;
+  /** Resolves once every denial recorded so far has reached denials() (they are batched). */
+  syncDenials(): Promise<void>;
   health(): Promise<FsHealth>;
 }
 
@@ -311,6 +313,10 @@ class HostHandle implements SandboxFs {
 
   async beforeExec(): Promise<void> {
     await this.#request('beforeExec');
+  }
+
+  async syncDenials(): Promise<void> {
+    await this.#request('flushDenials');
   }
 
   async health(): Promise<FsHealth> {

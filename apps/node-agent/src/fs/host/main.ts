@@ -12,7 +12,7 @@ function send(msg: HostMessage): void {
   if (process.connected) process.send?.(msg);
 }
 
-async function start(config: HostConfig): Promise<FsServer> {
+async function start(config: HostConfig): Promise<{ server: FsServer; flush: () => void }> {
   let policy;
   try {
     policy = compileCanonical(config.policy.canonical, config.policy.hash);
@@ -35,10 +35,19 @@ async function start(config: HostConfig): Promise<FsServer> {
   };
   const server = await FsServer.create(config, policy, onDenial);
   await server.mount();
-  return server;
+  const flushNow = (): void => {
+    if (timer) clearTimeout(timer);
+    if (pending.length > 0) flush();
+    else timer = null;
+  };
+  return { server, flush: flushNow };
 }
 
-async function handle(server: FsServer, req: HostRequest): Promise<unknown> {
+async function handle(
+  server: FsServer,
+  flushDenials: () => void,
+  req: HostRequest,
+): Promise<unknown> {
   switch (req.type) {
     case 'health':
       return server.health();
@@ -59,10 +68,15 @@ async function handle(server: FsServer, req: HostRequest): Promise<unknown> {
     case 'unmount':
       await server.unmount();
       return null;
+    case 'flushDenials':
+      // Pending events go out before the reply (IPC keeps order), so the parent has them all.
+      flushDenials();
+      return null;
   }
 }
 
 let server: FsServer | null = null;
+let flushDenials: () => void = () => undefined;
 let stopping = false;
 
 async function stop(code: number): Promise<void> {
@@ -79,7 +93,8 @@ process.on('message', (raw: ParentMessage) => {
   if (raw.type === 'start') {
     start(raw.config).then(
       (s) => {
-        server = s;
+        server = s.server;
+        flushDenials = s.flush;
         send({ type: 'ready' });
       },
       (err: unknown) => {
@@ -101,7 +116,7 @@ process.on('message', (raw: ParentMessage) => {
     });
     return;
   }
-  handle(server, req).then(
+  handle(server, flushDenials, req).then(
     (result) => {
       send({ type: 'reply', id: req.id, ok: true, result });
       if (req.type === 'unmount') setTimeout(() => process.exit(0), 10);

@@ -17,7 +17,14 @@ export interface HostConfig {
 }
 
 export type RequestType =
-  'unmount' | 'quiesce' | 'resume' | 'resetDelta' | 'invalidate' | 'beforeExec' | 'health';
+  | 'unmount'
+  | 'quiesce'
+  | 'resume'
+  | 'resetDelta'
+  | 'invalidate'
+  | 'beforeExec'
+  | 'health'
+  | 'flushDenials';
 
 export interface HostRequest {
   readonly id: number;

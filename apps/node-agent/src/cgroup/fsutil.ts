@@ -1,0 +1,137 @@
+// Small file helpers shared by the v1 and v2 drivers. cgroup files are written with one write()
+// each (the kernel parses per write), and errors name the file so the message says what failed.
+import fsp from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CgroupError, type CgroupErrorCode } from './errors.ts';
+
+export async function writeCgroupFile(
+  file: string,
+  value: string,
+  code: CgroupErrorCode,
+): Promise<void> {
+  try {
+    await fsp.writeFile(file, value);
+  } catch (err) {
+    throw new CgroupError(
+      code,
+      `cannot write ${JSON.stringify(value)} to ${file}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+export async function readOptional(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export async function readPids(procsFile: string): Promise<number[]> {
+  const text = await readOptional(procsFile);
+  if (text === null) return [];
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+export function signalPids(pids: readonly number[], signal: NodeJS.Signals): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+      n++;
+    } catch {
+      // already gone
+    }
+  }
+  return n;
+}
+
+/**
+ * SIGKILLs the cgroup's processes until none is left. New children forked between reading the
+ * list and the kill are caught on the next round; killed processes cannot fork, and the pids limit
+ * bounds how many there can be, so this converges.
+ */
+export async function killUntilEmpty(procsFile: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; ; round++) {
+    const pids = await readPids(procsFile);
+    if (pids.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new CgroupError(
+        'KILL_FAILED',
+        `processes ${pids.join(', ')} still in ${procsFile} after ${timeoutMs} ms of SIGKILL (stuck in uninterruptible sleep?)`,
+      );
+    }
+    signalPids(pids, 'SIGKILL');
+    await sleep(round < 10 ? 1 : 10);
+  }
+}
+
+/**
+ * Kills everything in the cgroup directory and removes it, repeating while rmdir says EBUSY: a
+ * process may join between the last kill and the rmdir (a wrapper that was just spawned), or a
+ * killed task may still be exiting. Once the directory is gone nothing can join it any more (the
+ * wrapper's write fails and it exits without running the command).
+ */
+export async function killAndRemove(
+  dir: string,
+  kill: () => Promise<void>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await kill();
+    try {
+      await fsp.rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) {
+        throw new CgroupError(
+          'REMOVE_FAILED',
+          `cannot remove cgroup ${dir}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      await sleep(2);
+    }
+  }
+}
+
+export async function mkdirCgroup(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw new CgroupError(
+      'CREATE_FAILED',
+      `cannot create cgroup ${dir}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+export function parseKeyedLines(text: string | null): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^\d+$/.test(v)) m.set(k, Number(v));
+  }
+  return m;
+}
+
+const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+export function checkCgroupName(kind: string, id: string): void {
+  if (!ID_RE.test(id) || id === '.' || id === '..') {
+    throw new CgroupError(
+      'CREATE_FAILED',
+      `${kind} ${JSON.stringify(id)} is not a valid cgroup name ([A-Za-z0-9_.-]{1,64})`,
+    );
+  }
+}

@@ -1,0 +1,47 @@
+// The contract between the runner and a cgroup driver (v1 or v2). A sandbox has one cgroup that
+// holds its limits (`cordon/<sandboxId>`); every exec (or session) gets a leaf below it
+// (`cordon/<sandboxId>/<execId>`) so it can be signalled, killed and accounted on its own.
+
+export interface CgroupLimits {
+  readonly memoryBytes: number;
+  readonly cpuMillicores: number;
+  readonly pids: number;
+}
+
+export interface CgroupStats {
+  /** Processes of this cgroup killed by the OOM killer so far. */
+  readonly oomKills: number;
+  /** CPU time consumed by the cgroup's processes, or null where the host does not account it. */
+  readonly cpuUsageUsec: number | null;
+  /** Peak memory, or null where the host does not report it. */
+  readonly memoryPeakBytes: number | null;
+}
+
+export interface ExecCgroup {
+  /** `<sandboxId>/<execId>`. */
+  readonly name: string;
+  /** Writing a pid into each of these files moves that process (and its future children) in. */
+  readonly procsFiles: readonly string[];
+  /** Host pids of all processes currently in the cgroup. */
+  pids(): Promise<number[]>;
+  /** Sends `signal` to every process in the cgroup; returns how many were signalled. */
+  signalAll(signal: NodeJS.Signals): Promise<number>;
+  /** SIGKILLs everything until the cgroup is empty (throws KILL_FAILED if it never empties). */
+  killAll(): Promise<void>;
+  stats(): Promise<CgroupStats>;
+  /** Kills what is left and removes the leaf. Idempotent. */
+  remove(): Promise<void>;
+}
+
+export interface SandboxCgroup {
+  readonly sandboxId: string;
+  createExec(execId: string): Promise<ExecCgroup>;
+  /** Kills every process of the sandbox and removes its cgroups. Idempotent. */
+  remove(): Promise<void>;
+}
+
+export interface CgroupDriver {
+  readonly version: 1 | 2;
+  /** Creates (or reuses) `cordon/<sandboxId>` and writes the limits. */
+  openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup>;
+}

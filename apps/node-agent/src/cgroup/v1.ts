@@ -1,0 +1,198 @@
+// cgroup v1 driver: one directory per hierarchy (memory, cpu, cpuacct, pids — some may share a
+// mount), all named cordon/<sandboxId>[/<execId>]. Limits live on the sandbox level and apply
+// hierarchically to every exec leaf below it.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { V1Controller } from './detect.ts';
+import {
+  checkCgroupName,
+  killUntilEmpty,
+  mkdirCgroup,
+  parseKeyedLines,
+  readOptional,
+  readPids,
+  killAndRemove,
+  signalPids,
+  writeCgroupFile,
+} from './fsutil.ts';
+import type {
+  CgroupDriver,
+  CgroupLimits,
+  CgroupStats,
+  ExecCgroup,
+  SandboxCgroup,
+} from './types.ts';
+
+export const CFS_PERIOD_US = 100_000;
+export const CORDON_PARENT = 'cordon';
+
+/** cpu.cfs_quota_us for a millicore budget (the kernel's floor is 1 ms per period). */
+export function cfsQuotaUs(cpuMillicores: number, periodUs = CFS_PERIOD_US): number {
+  return Math.max(1000, Math.round((cpuMillicores * periodUs) / 1000));
+}
+
+interface V1Dirs {
+  /** Distinct hierarchy directories (deduplicated when controllers share a mount). */
+  readonly all: readonly string[];
+  readonly memory: string;
+  readonly cpu: string;
+  readonly pids: string;
+  readonly cpuacct: string | null;
+}
+
+function dirsFor(mounts: Readonly<Partial<Record<V1Controller, string>>>, rel: string): V1Dirs {
+  const at = (c: V1Controller): string | null =>
+    mounts[c] === undefined ? null : path.join(mounts[c], rel);
+  const memory = at('memory');
+  const cpu = at('cpu');
+  const pids = at('pids');
+  if (memory === null || cpu === null || pids === null)
+    throw new Error('v1 layout without memory/cpu/pids');
+  // cpuacct only where it shares the cpu hierarchy: a separate one would cost another join per
+  // exec for a statistic the result does not need.
+  const cpuacct = mounts.cpuacct !== undefined && mounts.cpuacct === mounts.cpu ? cpu : null;
+  const all = [...new Set([memory, cpu, pids])];
+  return { all, memory, cpu, pids, cpuacct };
+}
+
+class V1ExecCgroup implements ExecCgroup {
+  readonly name: string;
+  readonly procsFiles: readonly string[];
+  readonly #dirs: V1Dirs;
+
+  constructor(name: string, dirs: V1Dirs) {
+    this.name = name;
+    this.#dirs = dirs;
+    this.procsFiles = dirs.all.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  pids(): Promise<number[]> {
+    return readPids(path.join(this.#dirs.pids, 'cgroup.procs'));
+  }
+
+  async signalAll(signal: NodeJS.Signals): Promise<number> {
+    return signalPids(await this.pids(), signal);
+  }
+
+  async killAll(): Promise<void> {
+    // The wrapper joins the hierarchies in procsFiles order and children inherit all of them, so
+    // every process that ever joined any is in the first one. (One that joined only some is a
+    // wrapper whose join failed; it exits on its own without running anything, and remove()
+    // still empties every hierarchy before rmdir.)
+    await killUntilEmpty(this.procsFiles[0] as string);
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const [oom, usage, peak] = await Promise.all([
+      readOptional(path.join(this.#dirs.memory, 'memory.oom_control')),
+      this.#dirs.cpuacct
+        ? readOptional(path.join(this.#dirs.cpuacct, 'cpuacct.usage'))
+        : Promise.resolve(null),
+      readOptional(path.join(this.#dirs.memory, 'memory.max_usage_in_bytes')),
+    ]);
+    return {
+      oomKills: parseKeyedLines(oom).get('oom_kill') ?? 0,
+      cpuUsageUsec: usage === null ? null : Math.round(Number(usage.trim()) / 1000),
+      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+    };
+  }
+
+  async remove(): Promise<void> {
+    await this.killAll();
+    for (const d of this.#dirs.all)
+      await killAndRemove(d, () => killUntilEmpty(path.join(d, 'cgroup.procs')));
+  }
+}
+
+class V1SandboxCgroup implements SandboxCgroup {
+  readonly sandboxId: string;
+  readonly #mounts: Readonly<Partial<Record<V1Controller, string>>>;
+  readonly #dirs: V1Dirs;
+
+  constructor(sandboxId: string, mounts: Readonly<Partial<Record<V1Controller, string>>>) {
+    this.sandboxId = sandboxId;
+    this.#mounts = mounts;
+    this.#dirs = dirsFor(mounts, path.join(CORDON_PARENT, sandboxId));
+  }
+
+  async init(limits: CgroupLimits): Promise<void> {
+    for (const d of dirsFor(this.#mounts, CORDON_PARENT).all) await mkdirCgroup(d);
+    for (const d of this.#dirs.all) await mkdirCgroup(d);
+    await this.#writeMemory(limits.memoryBytes);
+    await writeCgroupFile(
+      path.join(this.#dirs.cpu, 'cpu.cfs_period_us'),
+      String(CFS_PERIOD_US),
+      'LIMIT_FAILED',
+    );
+    await writeCgroupFile(
+      path.join(this.#dirs.cpu, 'cpu.cfs_quota_us'),
+      String(cfsQuotaUs(limits.cpuMillicores)),
+      'LIMIT_FAILED',
+    );
+    await writeCgroupFile(
+      path.join(this.#dirs.pids, 'pids.max'),
+      String(limits.pids),
+      'LIMIT_FAILED',
+    );
+  }
+
+  async #writeMemory(bytes: number): Promise<void> {
+    const limit = path.join(this.#dirs.memory, 'memory.limit_in_bytes');
+    const memsw = path.join(this.#dirs.memory, 'memory.memsw.limit_in_bytes');
+    if (!fs.existsSync(memsw)) {
+      await writeCgroupFile(limit, String(bytes), 'LIMIT_FAILED');
+      return;
+    }
+    // memsw (memory + swap) must stay >= the memory limit, so the write order depends on
+    // whether the limit grows or shrinks; setting both to the same value forbids swap use.
+    try {
+      await writeCgroupFile(limit, String(bytes), 'LIMIT_FAILED');
+      await writeCgroupFile(memsw, String(bytes), 'LIMIT_FAILED');
+    } catch {
+      await writeCgroupFile(memsw, String(bytes), 'LIMIT_FAILED');
+      await writeCgroupFile(limit, String(bytes), 'LIMIT_FAILED');
+    }
+  }
+
+  async createExec(execId: string): Promise<ExecCgroup> {
+    checkCgroupName('execId', execId);
+    const dirs = dirsFor(this.#mounts, path.join(CORDON_PARENT, this.sandboxId, execId));
+    for (const d of dirs.all) await mkdirCgroup(d);
+    return new V1ExecCgroup(`${this.sandboxId}/${execId}`, dirs);
+  }
+
+  async remove(): Promise<void> {
+    for (const root of this.#dirs.all) {
+      let entries: fs.Dirent[] = [];
+      try {
+        entries = await fsp.readdir(root, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        const leaf = path.join(root, e.name);
+        await killAndRemove(leaf, () => killUntilEmpty(path.join(leaf, 'cgroup.procs')));
+      }
+    }
+    for (const d of this.#dirs.all)
+      await killAndRemove(d, () => killUntilEmpty(path.join(d, 'cgroup.procs')));
+  }
+}
+
+export class CgroupV1Driver implements CgroupDriver {
+  readonly version = 1 as const;
+  readonly #mounts: Readonly<Partial<Record<V1Controller, string>>>;
+
+  constructor(mounts: Readonly<Partial<Record<V1Controller, string>>>) {
+    this.#mounts = mounts;
+  }
+
+  async openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup> {
+    checkCgroupName('sandboxId', sandboxId);
+    const sb = new V1SandboxCgroup(sandboxId, this.#mounts);
+    await sb.init(limits);
+    return sb;
+  }
+}

@@ -1,0 +1,161 @@
+// cgroup v2 driver: cordon/<sandboxId> holds memory.max, memory.swap.max, cpu.max and pids.max;
+// exec leaves below it are killed with cgroup.kill (Linux 5.14+; SIGKILL loop otherwise) and
+// report OOM kills in memory.events.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CgroupError } from './errors.ts';
+import {
+  checkCgroupName,
+  killUntilEmpty,
+  mkdirCgroup,
+  parseKeyedLines,
+  readOptional,
+  readPids,
+  killAndRemove,
+  signalPids,
+  writeCgroupFile,
+} from './fsutil.ts';
+import type {
+  CgroupDriver,
+  CgroupLimits,
+  CgroupStats,
+  ExecCgroup,
+  SandboxCgroup,
+} from './types.ts';
+import { CFS_PERIOD_US, cfsQuotaUs, CORDON_PARENT } from './v1.ts';
+
+const SUBTREE = '+memory +cpu +pids';
+
+class V2ExecCgroup implements ExecCgroup {
+  readonly name: string;
+  readonly procsFiles: readonly string[];
+  readonly #dir: string;
+
+  constructor(name: string, dir: string) {
+    this.name = name;
+    this.#dir = dir;
+    this.procsFiles = [path.join(dir, 'cgroup.procs')];
+  }
+
+  pids(): Promise<number[]> {
+    return readPids(path.join(this.#dir, 'cgroup.procs'));
+  }
+
+  async signalAll(signal: NodeJS.Signals): Promise<number> {
+    return signalPids(await this.pids(), signal);
+  }
+
+  async killAll(): Promise<void> {
+    const killFile = path.join(this.#dir, 'cgroup.kill');
+    if (fs.existsSync(killFile)) {
+      await writeCgroupFile(killFile, '1', 'KILL_FAILED');
+      const deadline = Date.now() + 10_000;
+      while ((await this.pids()).length > 0) {
+        if (Date.now() > deadline) {
+          throw new CgroupError(
+            'KILL_FAILED',
+            `cgroup ${this.#dir} still populated 10 s after cgroup.kill`,
+          );
+        }
+        await sleep(2);
+      }
+      return;
+    }
+    await killUntilEmpty(path.join(this.#dir, 'cgroup.procs'));
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const [events, cpu, peak] = await Promise.all([
+      readOptional(path.join(this.#dir, 'memory.events')),
+      readOptional(path.join(this.#dir, 'cpu.stat')),
+      readOptional(path.join(this.#dir, 'memory.peak')),
+    ]);
+    return {
+      oomKills: parseKeyedLines(events).get('oom_kill') ?? 0,
+      cpuUsageUsec: parseKeyedLines(cpu).get('usage_usec') ?? null,
+      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+    };
+  }
+
+  async remove(): Promise<void> {
+    await killAndRemove(this.#dir, () => this.killAll());
+  }
+}
+
+class V2SandboxCgroup implements SandboxCgroup {
+  readonly sandboxId: string;
+  readonly #root: string;
+  readonly #dir: string;
+
+  constructor(root: string, sandboxId: string) {
+    this.sandboxId = sandboxId;
+    this.#root = root;
+    this.#dir = path.join(root, CORDON_PARENT, sandboxId);
+  }
+
+  async init(limits: CgroupLimits): Promise<void> {
+    const parent = path.join(this.#root, CORDON_PARENT);
+    // Controllers must be enabled on every level above the cgroup that uses them.
+    await writeCgroupFile(
+      path.join(this.#root, 'cgroup.subtree_control'),
+      SUBTREE,
+      'CREATE_FAILED',
+    );
+    await mkdirCgroup(parent);
+    await writeCgroupFile(path.join(parent, 'cgroup.subtree_control'), SUBTREE, 'CREATE_FAILED');
+    await mkdirCgroup(this.#dir);
+    await writeCgroupFile(path.join(this.#dir, 'cgroup.subtree_control'), SUBTREE, 'CREATE_FAILED');
+    await writeCgroupFile(
+      path.join(this.#dir, 'memory.max'),
+      String(limits.memoryBytes),
+      'LIMIT_FAILED',
+    );
+    if (fs.existsSync(path.join(this.#dir, 'memory.swap.max'))) {
+      await writeCgroupFile(path.join(this.#dir, 'memory.swap.max'), '0', 'LIMIT_FAILED');
+    }
+    await writeCgroupFile(
+      path.join(this.#dir, 'cpu.max'),
+      `${cfsQuotaUs(limits.cpuMillicores)} ${CFS_PERIOD_US}`,
+      'LIMIT_FAILED',
+    );
+    await writeCgroupFile(path.join(this.#dir, 'pids.max'), String(limits.pids), 'LIMIT_FAILED');
+  }
+
+  async createExec(execId: string): Promise<ExecCgroup> {
+    checkCgroupName('execId', execId);
+    const dir = path.join(this.#dir, execId);
+    await mkdirCgroup(dir);
+    return new V2ExecCgroup(`${this.sandboxId}/${execId}`, dir);
+  }
+
+  async remove(): Promise<void> {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = await fsp.readdir(this.#dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) await new V2ExecCgroup(e.name, path.join(this.#dir, e.name)).remove();
+    }
+    await killAndRemove(this.#dir, () => killUntilEmpty(path.join(this.#dir, 'cgroup.procs')));
+  }
+}
+
+export class CgroupV2Driver implements CgroupDriver {
+  readonly version = 2 as const;
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup> {
+    checkCgroupName('sandboxId', sandboxId);
+    const sb = new V2SandboxCgroup(this.#root, sandboxId);
+    await sb.init(limits);
+    return sb;
+  }
+}

@@ -1,0 +1,115 @@
+// Spawning a sandboxed process: the bwrap argv from bwrap-args.ts behind a tiny /bin/sh wrapper
+// that moves itself into the exec's cgroup(s) and only then execs setpriv → bwrap.
+//
+// Why a wrapper: the process must be inside its cgroup before bwrap forks anything, otherwise early
+// children escape the limits and the kill. Node cannot fork-without-exec or spawn a stopped child,
+// and writing the pid after spawn races with bwrap's first fork. `sh` writes `$$` (its own pid,
+// which exec keeps) into each cgroup.procs and execs; cgroup paths and argv are passed as
+// arguments, never interpolated. If joining fails the wrapper exits 125 before running anything.
+import { execa, type ResultPromise } from 'execa';
+import type { ExecCgroup } from '../cgroup/types.ts';
+import type { RootLayout } from '../host/layout.ts';
+import { compileSeccompFilter } from '../seccomp/filter.ts';
+import { buildBwrapArgs, SANDBOX_FDS, sandboxFdPayloads } from './bwrap-args.ts';
+import type { ExecRequest, SandboxSpec } from './spec.ts';
+
+export const JOIN_FAILED_EXIT = 125;
+export const WRAPPER_SHELL = '/bin/sh';
+
+/** The wrapper reads "<procs files…> -- <argv…>"; `$0` names it in ps and error messages. */
+export const JOIN_SCRIPT =
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+
+/**
+ * As JOIN_SCRIPT, then opens the payload files on the fixed fds (for spawners that cannot pass
+ * extra fds, e.g. a PTY): "<procs…> -- <passwd> <group> <seccomp|/dev/null> <argv…>".
+ */
+export const JOIN_SCRIPT_FILES =
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ' +
+  `exec ${SANDBOX_FDS.passwd}<"$1" ${SANDBOX_FDS.group}<"$2" ${SANDBOX_FDS.seccomp}<"$3"; shift 3; exec "$@"`;
+
+/** The full wrapper argv (pure): [sh, -c, JOIN_SCRIPT, name, …procsFiles, --, setpriv, …, bwrap, …]. */
+export function wrapperArgv(
+  procsFiles: readonly string[],
+  sandboxArgv: readonly string[],
+): string[] {
+  return [WRAPPER_SHELL, '-c', JOIN_SCRIPT, 'cordon-exec', ...procsFiles, '--', ...sandboxArgv];
+}
+
+/** Wrapper argv whose payloads come from files (see writePayloadFiles in payload-files.ts). */
+export function wrapperArgvWithFiles(
+  procsFiles: readonly string[],
+  payloadFiles: {
+    readonly passwd: string;
+    readonly group: string;
+    readonly seccomp: string | null;
+  },
+  sandboxArgv: readonly string[],
+): string[] {
+  return [
+    WRAPPER_SHELL,
+    '-c',
+    JOIN_SCRIPT_FILES,
+    'cordon-exec',
+    ...procsFiles,
+    '--',
+    payloadFiles.passwd,
+    payloadFiles.group,
+    payloadFiles.seccomp ?? '/dev/null',
+    ...sandboxArgv,
+  ];
+}
+
+export interface SpawnSandboxedOptions {
+  /** The exec's cgroup leaf (from SandboxCgroup.createExec); the process joins it before bwrap runs. */
+  readonly cgroup: ExecCgroup;
+  /** Host layout from host detection (default: detected now). */
+  readonly layout?: RootLayout;
+  /** Compiled strict-mode filter; default: compiled for this host when spec.strict. */
+  readonly seccompProgram?: Uint8Array;
+  /** stdin of the sandboxed command: 'ignore' (default, reads EOF) or 'pipe'. */
+  readonly stdin?: 'ignore' | 'pipe';
+}
+
+type SandboxStdio = ['ignore' | 'pipe', 'pipe', 'pipe', ...('ignore' | Uint8Array)[]];
+
+interface SandboxExecaOptions {
+  readonly stdio: SandboxStdio;
+  readonly buffer: false;
+  readonly reject: false;
+  readonly extendEnv: false;
+  readonly env: Record<string, string>;
+  readonly stripFinalNewline: false;
+}
+
+export type SandboxSubprocess = ResultPromise<SandboxExecaOptions>;
+
+/**
+ * Starts `req.argv` in the sandbox and returns the execa subprocess (stdout/stderr are unread
+ * pipes: reading them is the caller's job, and not reading them stalls the command — that is the
+ * backpressure). Never throws for a failing command; awaiting the result gives its exit status.
+ */
+export function spawnSandboxed(
+  spec: SandboxSpec,
+  req: ExecRequest,
+  opts: SpawnSandboxedOptions,
+): SandboxSubprocess {
+  const sandboxArgv = buildBwrapArgs(spec, req, opts.layout);
+  const seccomp = spec.strict ? (opts.seccompProgram ?? compileSeccompFilter()) : null;
+  const payloads = sandboxFdPayloads(spec, seccomp);
+  const extra: ('ignore' | Uint8Array)[] = [];
+  const maxFd = Math.max(...payloads.keys());
+  for (let fd = 3; fd <= maxFd; fd++) extra.push(payloads.get(fd) ?? 'ignore');
+  const options: SandboxExecaOptions = {
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...extra],
+    buffer: false,
+    reject: false,
+    // The wrapper, setpriv and bwrap need no environment of the agent; bwrap --clearenv sets the
+    // sandbox's own.
+    extendEnv: false,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    stripFinalNewline: false,
+  };
+  const [file, ...args] = wrapperArgv(opts.cgroup.procsFiles, sandboxArgv);
+  return execa(file as string, args, options);
+}

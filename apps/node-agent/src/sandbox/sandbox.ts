@@ -1,0 +1,234 @@
+// A sandbox as a user sees it: a codebase seen through the permission filesystem, commands run
+// in bubblewrap at /workspace, and the delta committed when each exec ends.
+//
+//   exec: beforeExec (remount if another sandbox committed) → health check (fail closed) →
+//         runner.exec → … command ends … → if this was the last running exec and the commit
+//         policy says so: quiesce the mount → commitDelta → resetDelta → tell the codebase's
+//         other mounts which paths changed.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import {
+  commitDelta,
+  shouldCommit,
+  type CommitMode,
+  type CommitPolicy,
+  type CommitQueue,
+  type CommitResult,
+} from '../commit/index.ts';
+import { discardDelta } from '../delta/clear.ts';
+import { mountSandboxFs, type DenialEvent, type SandboxFs } from '../fs/index.ts';
+import type { ExecOptions, ExecResult, RunnerContext, RunningExec } from '../runner/runner.ts';
+import { SandboxRunner } from '../runner/runner.ts';
+import { sandboxSpec, type ExecRequest, type SandboxSpecInput } from '../runner/spec.ts';
+import type { CodebaseHub } from './codebase-hub.ts';
+import { SandboxError } from './errors.ts';
+
+/** What a node agent shares between its sandboxes (one of each per node agent, no globals). */
+export interface NodeContext extends RunnerContext {
+  readonly hub: CodebaseHub;
+  readonly commits: CommitQueue;
+  /** Journals and locks of codebases (see commitDelta). */
+  readonly stateDir: string;
+}
+
+export interface SandboxOptions {
+  readonly sandboxId: string;
+  /** The codebase directory (absolute). */
+  readonly codebaseDir: string;
+  /** This sandbox's private directory (absolute): holds `delta/` and the mount point `mnt/`. */
+  readonly sandboxDir: string;
+  readonly policy: Parameters<typeof mountSandboxFs>[0]['policy'];
+  readonly uid: number;
+  readonly gid: number;
+  readonly network?: SandboxSpecInput['network'];
+  readonly strict?: boolean;
+  readonly limits?: SandboxSpecInput['limits'];
+  readonly env?: SandboxSpecInput['env'];
+  /** Delta quota; default 1 GiB. */
+  readonly quotaBytes?: number;
+  /** When an exec's changes reach the codebase. Default 'always'. */
+  readonly commit?: CommitPolicy;
+  /** Default 'lww' (last writer wins, conflicts reported). */
+  readonly commitMode?: CommitMode;
+  readonly onDenial?: (event: DenialEvent) => void;
+}
+
+export interface SandboxExecResult extends ExecResult {
+  /** The commit that followed this exec; null when none ran (policy, or other execs still running). */
+  readonly commit: CommitResult | null;
+  /** Accesses this sandbox was denied while the exec ran. */
+  readonly denials: readonly DenialEvent[];
+}
+
+export interface SandboxExec extends Omit<RunningExec, 'result'> {
+  readonly result: Promise<SandboxExecResult>;
+}
+
+export class Sandbox {
+  readonly id: string;
+  readonly codebaseDir: string;
+  readonly #opts: SandboxOptions;
+  readonly #ctx: NodeContext;
+  readonly #fs: SandboxFs;
+  readonly #runner: SandboxRunner;
+  #running = 0;
+  #closed = false;
+
+  private constructor(
+    opts: SandboxOptions,
+    ctx: NodeContext,
+    fs: SandboxFs,
+    runner: SandboxRunner,
+  ) {
+    this.id = opts.sandboxId;
+    this.codebaseDir = opts.codebaseDir;
+    this.#opts = opts;
+    this.#ctx = ctx;
+    this.#fs = fs;
+    this.#runner = runner;
+  }
+
+  get deltaDir(): string {
+    return path.join(this.#opts.sandboxDir, 'delta');
+  }
+
+  /** Mounts the permission filesystem and opens the runner (cgroup with limits). */
+  static async create(opts: SandboxOptions, ctx: NodeContext): Promise<Sandbox> {
+    const mountPoint = path.join(opts.sandboxDir, 'mnt');
+    await fsp.mkdir(mountPoint, { recursive: true });
+    const fs = await mountSandboxFs({
+      sandboxId: opts.sandboxId,
+      sourceDir: opts.codebaseDir,
+      deltaDir: path.join(opts.sandboxDir, 'delta'),
+      mountPoint,
+      policy: opts.policy,
+      ownerUid: opts.uid,
+      ownerGid: opts.gid,
+      ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }),
+      ...(opts.onDenial === undefined ? {} : { onDenial: opts.onDenial }),
+    });
+    try {
+      const spec = sandboxSpec({
+        sandboxId: opts.sandboxId,
+        workspaceDir: mountPoint,
+        uid: opts.uid,
+        gid: opts.gid,
+        ...(opts.network === undefined ? {} : { network: opts.network }),
+        ...(opts.strict === undefined ? {} : { strict: opts.strict }),
+        ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+        ...(opts.env === undefined ? {} : { env: opts.env }),
+      });
+      const runner = await SandboxRunner.open(spec, ctx);
+      ctx.hub.add(opts.codebaseDir, fs);
+      return new Sandbox(opts, ctx, fs, runner);
+    } catch (err) {
+      await fs.unmount();
+      throw err;
+    }
+  }
+
+  async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<SandboxExec> {
+    if (this.#closed)
+      throw new SandboxError('CLOSED', `sandbox ${this.id} is destroyed; create a new one`);
+    await this.#fs.beforeExec();
+    const health = await this.#fs.health();
+    if (!health.ok) {
+      throw new SandboxError(
+        'MOUNT_UNHEALTHY',
+        `the permission filesystem of sandbox ${this.id} is unhealthy (${health.reason ?? 'unknown'}); refusing to run — destroy and recreate the sandbox`,
+      );
+    }
+    const startedAt = Date.now();
+    this.#running++;
+    let running: RunningExec;
+    try {
+      running = await this.#runner.exec(req, opts);
+    } catch (err) {
+      this.#running--;
+      throw err;
+    }
+    const result = running.result.then(async (r) => {
+      this.#running--;
+      const commit =
+        this.#running === 0 && shouldCommit(this.#opts.commit ?? 'always', r.exitCode)
+          ? await this.commit()
+          : null;
+      await this.#fs.syncDenials();
+      const denials = this.#fs.denials().filter((d) => d.at >= startedAt);
+      return { ...r, commit, denials };
+    });
+    return {
+      execId: running.execId,
+      pid: running.pid,
+      stdin: running.stdin,
+      result,
+      cancel: () => running.cancel(),
+      pids: () => running.pids(),
+      drain: () => running.drain(),
+      [Symbol.asyncIterator]: () => running[Symbol.asyncIterator](),
+    };
+  }
+
+  /**
+   * Commits the delta now (also what `exec` does when an exec ends). The mount is paused while
+   * the committer reads the delta, so nothing half-written is committed.
+   */
+  async commit(): Promise<CommitResult> {
+    await this.#fs.quiesce();
+    let result: CommitResult;
+    try {
+      result = await commitDelta({
+        codebaseDir: this.codebaseDir,
+        deltaDir: this.deltaDir,
+        stateDir: this.#ctx.stateDir,
+        mode: this.#opts.commitMode ?? 'lww',
+        queue: this.#ctx.commits,
+      });
+    } catch (err) {
+      await this.#fs.resume();
+      throw new SandboxError(
+        'COMMIT_FAILED',
+        `commit of sandbox ${this.id} failed: ${(err as Error).message}; the delta is kept`,
+        { cause: err },
+      );
+    }
+    if (result.committed) {
+      await this.#fs.resetDelta();
+      await this.#ctx.hub.changed(this.codebaseDir, this.#fs, [
+        ...result.added,
+        ...result.modified,
+        ...result.deleted,
+      ]);
+    } else {
+      await this.#fs.resume();
+    }
+    return result;
+  }
+
+  /** Throws away uncommitted changes. */
+  async discard(): Promise<void> {
+    await this.#fs.quiesce();
+    try {
+      await discardDelta(this.deltaDir);
+    } finally {
+      await this.#fs.resetDelta();
+    }
+  }
+
+  denials(): readonly DenialEvent[] {
+    return this.#fs.denials();
+  }
+
+  /** Stops every process, unmounts, removes the cgroup. Uncommitted changes stay in the delta dir. */
+  async destroy(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ctx.hub.delete(this.codebaseDir, this.#fs);
+    await this.#runner.close();
+    await this.#fs.unmount();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}
