@@ -2,7 +2,7 @@
 // a minimal bwrap vs firejail vs plain `true`; p50/p99 over N runs, and runner execs/s at
 // concurrency 1..4. Every variant is spawned with execa so the spawner's cost is shared.
 //
-//   source scripts/env.sh && node bench/runner/run.ts [--runs 300] [--out docs/performance-runner.md]
+//   source scripts/env.sh && node bench/runner/run.ts [--runs 300] [--out FILE]
 //
 // Needs root (setpriv, cgroups) — the same host requirements as the node agent.
 import fs from 'node:fs';
