@@ -1,1 +1,130 @@
-export {};
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.ts';
+export { ErrorInfoSchema, type ErrorInfo } from './error-info.ts';
+export {
+  ExecIdSchema,
+  ID_PATTERN,
+  IdSchema,
+  NodeIdSchema,
+  SandboxIdSchema,
+  TenantIdSchema,
+} from './ids.ts';
+export {
+  DEFAULT_LIMITS,
+  LimitsOverrideSchema,
+  LimitsSchema,
+  MAX_TIMEOUT_MS,
+  mergeLimits,
+  type Limits,
+  type LimitsInput,
+  type LimitsOverride,
+} from './limits.ts';
+export {
+  MAX_IDLE_TIMEOUT_MS,
+  NETWORK_MODES,
+  SANDBOX_STATES,
+  SandboxCreateInputSchema,
+  SandboxIdInputSchema,
+  SandboxListInputSchema,
+  SandboxRecordSchema,
+  type NetworkMode,
+  type SandboxCreateInput,
+  type SandboxCreateRequest,
+  type SandboxRecord,
+  type SandboxState,
+} from './sandbox.ts';
+export {
+  CommitSummarySchema,
+  DEFAULT_WAIT_MS,
+  EXEC_STATUSES,
+  ExecIdInputSchema,
+  ExecIdResponseSchema,
+  ExecInputSchema,
+  ExecOutcomeSchema,
+  ExecRecordSchema,
+  ExecResultSchema,
+  ExecWaitInputSchema,
+  MAX_ARGV_ITEMS,
+  MAX_ARG_BYTES,
+  MAX_ENV_ENTRIES,
+  MAX_STDIN_BYTES,
+  MAX_WAIT_MS,
+  TERMINAL_EXEC_STATUSES,
+  isTerminalExecStatus,
+  type CommitSummary,
+  type ExecInput,
+  type ExecOutcome,
+  type ExecRecord,
+  type ExecRequest,
+  type ExecResult,
+  type ExecStatus,
+} from './exec.ts';
+export { ExecRequestWireSchema, type ExecRequestWire } from './exec-wire.ts';
+export {
+  ChunkDataSchema,
+  ExecOutputInputSchema,
+  MAX_CHUNK_BASE64_CHARS,
+  MAX_CHUNK_BYTES,
+  OUTPUT_STREAMS,
+  OutputChunkSchema,
+  OutputEventSchema,
+  decodeChunk,
+  type OutputChunk,
+  type OutputEvent,
+  type OutputStream,
+} from './output.ts';
+export {
+  NODE_STATUSES,
+  NodeInfoSchema,
+  NodeRecordSchema,
+  type NodeInfo,
+  type NodeRecord,
+  type NodeStatus,
+} from './node.ts';
+export {
+  ExecJobSchema,
+  JOB_KINDS,
+  NodeJobSchema,
+  PolicyWireSchema,
+  SandboxCreateJobSchema,
+  SandboxDestroyJobSchema,
+  type ExecJob,
+  type JobKind,
+  type NodeJob,
+  type PolicyWire,
+  type SandboxCreateJob,
+  type SandboxDestroyJob,
+} from './jobs.ts';
+export {
+  CLUSTER_WS_PATH,
+  GatewayToNodeSchema,
+  NODE_ID_HEADER,
+  NodeToGatewaySchema,
+  type GatewayToNode,
+  type NodeToGateway,
+} from './cluster-wire.ts';
+export {
+  HANDLER_LANGUAGES,
+  HandlerInputSchema,
+  SessionCloseInputSchema,
+  SessionCreateInputSchema,
+  SessionExecInputSchema,
+} from './session.ts';
+export {
+  MAX_EXPLAIN_PATHS,
+  PolicyExplainInputSchema,
+  PolicyValidateInputSchema,
+} from './policy-api.ts';
+export {
+  APPEND_CHUNK_LUA,
+  BULL_PREFIX,
+  FINALIZE_EXEC_LUA,
+  RESERVE_EXEC_LUA,
+  SANDBOX_TRANSITION_LUA,
+  START_EXEC_LUA,
+  jobId,
+  nodeControlQueueName,
+  nodeQueueName,
+  redisKeys,
+  seqOfStreamId,
+  streamId,
+} from './redis.ts';

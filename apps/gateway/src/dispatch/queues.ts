@@ -1,0 +1,55 @@
+import { BULL_PREFIX, nodeControlQueueName, nodeQueueName, type NodeJob } from '@cordon/protocol';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * The gateway's producers: per node, an exec queue and a control queue (sandbox create/destroy),
+ * created on first use. Work for a node only ever goes to its own queues (affinity).
+ */
+export class NodeQueues {
+  readonly #redis: Redis;
+  readonly #queues = new Map<string, Queue>();
+
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  #queue(name: string): Queue {
+    let q = this.#queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.#redis, prefix: BULL_PREFIX });
+      this.#queues.set(name, q);
+    }
+    return q;
+  }
+
+  execQueue(nodeId: string): Queue {
+    return this.#queue(nodeQueueName(nodeId));
+  }
+
+  controlQueue(nodeId: string): Queue {
+    return this.#queue(nodeControlQueueName(nodeId));
+  }
+
+  /** Jobs are removed once done: outcomes live in Cordon's own records, not in BullMQ. */
+  async add(nodeId: string, jobId: string, job: NodeJob): Promise<void> {
+    const q = job.kind === 'exec' ? this.execQueue(nodeId) : this.controlQueue(nodeId);
+    await q.add(job.kind, job, {
+      jobId,
+      attempts: 1,
+      removeOnComplete: true,
+      removeOnFail: { count: 1000 },
+    });
+  }
+
+  /** Drops a dead node's waiting jobs (its execs and sandboxes are already settled). */
+  async drainNode(nodeId: string): Promise<void> {
+    await this.execQueue(nodeId).drain(true);
+    await this.controlQueue(nodeId).drain(true);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    this.#queues.clear();
+  }
+}

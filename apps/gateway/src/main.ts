@@ -1,0 +1,44 @@
+// Entry point of a gateway process: `node apps/gateway/src/main.ts`, configured by environment
+// variables (validated at start; exit code 2 names the bad one).
+import { pino } from 'pino';
+import { z } from 'zod';
+import { startGateway } from './server.ts';
+
+const Env = z.object({
+  CORDON_CLUSTER_TOKEN: z.string().min(16),
+  CORDON_ADMIN_TOKEN: z.string().min(16).optional(),
+  CORDON_REDIS_PATH: z.string().optional(),
+  CORDON_REDIS_URL: z.url().optional(),
+  CORDON_HOST: z.string().default('127.0.0.1'),
+  CORDON_PORT: z.coerce.number().int().min(0).max(65535).default(7420),
+  CORDON_PUBLIC_CLUSTER_URL: z.url().optional(),
+  CORDON_LOG_LEVEL: z.string().default('info'),
+});
+
+const parsed = Env.safeParse(process.env);
+if (!parsed.success) {
+  for (const i of parsed.error.issues) console.error(`${i.path.join('.')}: ${i.message}`);
+  process.exit(2);
+}
+const env = parsed.data;
+const url = env.CORDON_REDIS_URL ? new URL(env.CORDON_REDIS_URL) : null;
+const gw = await startGateway({
+  redis: env.CORDON_REDIS_PATH
+    ? { path: env.CORDON_REDIS_PATH }
+    : { host: url?.hostname ?? '127.0.0.1', port: Number(url?.port || 6379) },
+  clusterToken: env.CORDON_CLUSTER_TOKEN,
+  host: env.CORDON_HOST,
+  port: env.CORDON_PORT,
+  logger: pino({ name: 'cordon-gateway', level: env.CORDON_LOG_LEVEL }),
+  ...(env.CORDON_ADMIN_TOKEN ? { adminToken: env.CORDON_ADMIN_TOKEN } : {}),
+  ...(env.CORDON_PUBLIC_CLUSTER_URL ? { publicClusterUrl: env.CORDON_PUBLIC_CLUSTER_URL } : {}),
+});
+const stop = () => {
+  gw.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+process.send?.({ ready: true, port: gw.port, httpUrl: gw.httpUrl, wsUrl: gw.wsUrl });

@@ -1,0 +1,102 @@
+import {
+  ErrorInfoSchema,
+  LimitsSchema,
+  redisKeys,
+  SANDBOX_TRANSITION_LUA,
+  SandboxRecordSchema,
+  type ErrorInfo,
+  type SandboxRecord,
+  type SandboxState,
+} from '@cordon/protocol';
+import type { Redis } from 'ioredis';
+import { decodeInt, decodeJson, encodeInt, encodeJson } from './codec.ts';
+
+export async function putSandbox(
+  redis: Redis,
+  tenantId: string,
+  rec: SandboxRecord,
+): Promise<void> {
+  await redis
+    .multi()
+    .hset(redisKeys.sandbox(rec.id), {
+      id: rec.id,
+      tenantId,
+      nodeId: rec.nodeId,
+      state: rec.state,
+      policyHash: rec.policyHash,
+      limits: JSON.stringify(rec.limits),
+      network: rec.network,
+      strict: rec.strict ? '1' : '0',
+      idleTimeoutMs: encodeInt(rec.idleTimeoutMs),
+      codebaseId: rec.codebaseId ?? '',
+      createdAtMs: String(rec.createdAtMs),
+      error: encodeJson(rec.error),
+    })
+    .zadd(redisKeys.tenantSandboxes(tenantId), rec.createdAtMs, rec.id)
+    .sadd(redisKeys.nodeSandboxes(rec.nodeId), rec.id)
+    .exec();
+}
+
+function decode(h: Record<string, string>): SandboxRecord {
+  return SandboxRecordSchema.parse({
+    id: h.id,
+    nodeId: h.nodeId,
+    state: h.state,
+    policyHash: h.policyHash,
+    limits: LimitsSchema.parse(decodeJson(h.limits)),
+    network: h.network,
+    strict: h.strict === '1',
+    idleTimeoutMs: decodeInt(h.idleTimeoutMs),
+    codebaseId: h.codebaseId || null,
+    createdAtMs: Number(h.createdAtMs),
+    error: h.error ? ErrorInfoSchema.parse(decodeJson(h.error)) : null,
+  });
+}
+
+/** The sandbox if it exists and belongs to `tenantId`; null otherwise (callers answer NOT_FOUND). */
+export async function getSandbox(
+  redis: Redis,
+  tenantId: string,
+  sandboxId: string,
+): Promise<SandboxRecord | null> {
+  const h = await redis.hgetall(redisKeys.sandbox(sandboxId));
+  if (!h.id || h.tenantId !== tenantId) return null;
+  return decode(h);
+}
+
+export async function listSandboxes(
+  redis: Redis,
+  tenantId: string,
+  limit: number,
+): Promise<SandboxRecord[]> {
+  const ids = await redis.zrevrange(redisKeys.tenantSandboxes(tenantId), 0, limit - 1);
+  if (ids.length === 0) return [];
+  const p = redis.pipeline();
+  for (const id of ids) p.hgetall(redisKeys.sandbox(id));
+  const rows = (await p.exec()) ?? [];
+  const out: SandboxRecord[] = [];
+  for (const [err, h] of rows) {
+    const rec = h as Record<string, string> | null;
+    if (!err && rec?.id && rec.tenantId === tenantId) out.push(decode(rec));
+  }
+  return out;
+}
+
+/** Compare-and-set of the state; `from: '*'` = any state that is not final. */
+export async function transitionSandbox(
+  redis: Redis,
+  sandboxId: string,
+  from: SandboxState | '*',
+  to: SandboxState,
+  error: ErrorInfo | null = null,
+): Promise<boolean> {
+  const r = await redis.eval(
+    SANDBOX_TRANSITION_LUA,
+    1,
+    redisKeys.sandbox(sandboxId),
+    from,
+    to,
+    encodeJson(error),
+  );
+  return r === 1;
+}

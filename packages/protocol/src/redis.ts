@@ -1,0 +1,134 @@
+// Redis is the shared state of gateways and node agents; these key names and scripts are the
+// contract between them. Every script is a compare-and-set, so any number of gateways (and their
+// janitors) can race on the same exec and exactly one terminal outcome wins.
+
+const P = 'cordon';
+
+export const redisKeys = {
+  token: (sha256Hex: string) => `${P}:token:${sha256Hex}`,
+  nodes: () => `${P}:nodes`,
+  node: (nodeId: string) => `${P}:node:${nodeId}`,
+  nodeAlive: (nodeId: string) => `${P}:node:${nodeId}:alive`,
+  nodeExecs: (nodeId: string) => `${P}:node:${nodeId}:execs`,
+  nodeSandboxes: (nodeId: string) => `${P}:node:${nodeId}:sandboxes`,
+  nodeCancelChannel: (nodeId: string) => `${P}:node:${nodeId}:cancel`,
+  sandbox: (sandboxId: string) => `${P}:sandbox:${sandboxId}`,
+  tenantSandboxes: (tenantId: string) => `${P}:tenant:${tenantId}:sandboxes`,
+  exec: (execId: string) => `${P}:exec:${execId}`,
+  execOutput: (execId: string) => `${P}:exec:${execId}:out`,
+  /** Pub/sub: messages `exec:<id>` and `sandbox:<id>` when those reach a settled state. */
+  doneChannel: () => `${P}:done`,
+} as const;
+
+/**
+ * BullMQ queue of one node: work for a node goes only to its own queue (affinity). BullMQ refuses
+ * ':' in queue names, hence `cordon-node-<id>`; its keys live under BULL_PREFIX.
+ */
+export function nodeQueueName(nodeId: string): string {
+  return `cordon-node-${nodeId}`;
+}
+/**
+ * The node's control queue (sandbox create/destroy), separate so that a node whose exec slots are
+ * all busy still creates and destroys sandboxes promptly.
+ */
+export function nodeControlQueueName(nodeId: string): string {
+  return `cordon-node-${nodeId}-ctl`;
+}
+/** BullMQ job id of an exec / sandbox operation (BullMQ refuses ':' in custom ids). */
+export function jobId(kind: 'exec' | 'create' | 'destroy', id: string): string {
+  return `${kind}-${id}`;
+}
+/** BullMQ key prefix, distinct from the state keys above. */
+export const BULL_PREFIX = 'cordon-bull';
+
+/** Output stream entry id of a seq: entries are `<seq>-0`, so Redis itself rejects duplicates. */
+export function streamId(seq: number): string {
+  return `${seq}-0`;
+}
+export function seqOfStreamId(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/**
+ * Settles an exec once. KEYS: exec hash, output stream, node exec set.
+ * ARGV: status, resultJson, errorJson, endedAtMs, ttlMs, execId, allowedFrom ('any'|'queued').
+ * Appends the `end` entry after the last chunk, so readers see it last. Returns 1 if it won.
+ */
+export const FINALIZE_EXEC_LUA = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return -1 end
+if ARGV[7] == 'queued' then
+  if st ~= 'queued' then return 0 end
+elseif st ~= 'queued' and st ~= 'running' then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'result', ARGV[2], 'error', ARGV[3], 'endedAtMs', ARGV[4])
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local seq = 1
+if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
+redis.call('XADD', KEYS[2], seq .. '-0', 'k', 'end', 'status', ARGV[1], 'result', ARGV[2], 'error', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SREM', KEYS[3], ARGV[6])
+redis.call('PUBLISH', '${P}:done', 'exec:' .. ARGV[6])
+return 1
+`;
+
+/**
+ * Appends one chunk. KEYS: exec hash, output stream. ARGV: nodeId, seq, stream, data, maxLen, ttlMs.
+ * Returns 1 stored, 0 duplicate (already stored), -1 exec not running (stop sending), -2 the exec
+ * belongs to another node.
+ */
+export const APPEND_CHUNK_LUA = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'nodeId')
+if h[2] ~= ARGV[1] then return -2 end
+if h[1] ~= 'running' then return -1 end
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #last > 0 and tonumber(string.match(last[1][1], '^(%d+)')) >= tonumber(ARGV[2]) then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[2] .. '-0', 'k', 'chunk', 's', ARGV[3], 'd', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return 1
+`;
+
+/**
+ * A node claims an exec before running it, so a job handed out twice never runs twice.
+ * KEYS: exec hash. ARGV: nodeId, startedAtMs. Returns 1 claimed, 0 not queued, -2 wrong node.
+ */
+export const START_EXEC_LUA = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'nodeId')
+if h[2] ~= ARGV[1] then return -2 end
+if h[1] ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'running', 'startedAtMs', ARGV[2])
+return 1
+`;
+
+/**
+ * Creates an exec record if the node has room. KEYS: node exec set, exec hash.
+ * ARGV: limit, execId, ttlMs, then field/value pairs. Returns 1 created, 0 node full.
+ */
+export const RESERVE_EXEC_LUA = `
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[2])
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
+
+/**
+ * Moves a sandbox between states. KEYS: sandbox hash. ARGV: from ('*' = any non-final), to, errorJson.
+ * Returns 1 moved, 0 not in `from`.
+ */
+export const SANDBOX_TRANSITION_LUA = `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return -1 end
+if ARGV[1] == '*' then
+  if st == 'destroyed' or st == 'lost' or st == 'failed' then return 0 end
+elseif st ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
+redis.call('PUBLISH', '${P}:done', 'sandbox:' .. redis.call('HGET', KEYS[1], 'id'))
+return 1
+`;
