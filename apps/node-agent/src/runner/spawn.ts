@@ -14,18 +14,34 @@ import { buildBwrapArgs, SANDBOX_FDS, sandboxFdPayloads } from './bwrap-args.ts'
 import type { ExecRequest, SandboxSpec } from './spec.ts';
 
 export const JOIN_FAILED_EXIT = 125;
-export const WRAPPER_SHELL = '/bin/sh';
+// bash, not sh: dash cannot name descriptors above 9, and the wrapper must close them. `-p` keeps
+// bash from sourcing $BASH_ENV or importing functions; `--norc` from sourcing ~/.bashrc, which
+// Debian's bash does when stdin is a socket (as Node's stdin pipes are) — it takes it for sshd.
+export const WRAPPER_SHELL = '/bin/bash';
+export const WRAPPER_FLAGS = ['--norc', '-p', '-c'] as const;
+
+/**
+ * Descriptors the node agent inherited without close-on-exec (from whatever started it) would
+ * otherwise reach the sandbox, and an open descriptor grants access whatever the uid. The wrapper
+ * closes every descriptor from 10 up; 0-9 are stdio, payloads and the session's channels, all
+ * set up by us. The names come from /proc, so they are digits only.
+ */
+const CLOSE_INHERITED =
+  'for f in /proc/$$/fd/*; do f=${f##*/}; if [ "$f" -ge 10 ]; then eval "exec $f>&-"; fi; done; ';
+
+const JOIN_CGROUPS =
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
 
 /** The wrapper reads "<procs files…> -- <argv…>"; `$0` names it in ps and error messages. */
-export const JOIN_SCRIPT =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+export const JOIN_SCRIPT = CLOSE_INHERITED + JOIN_CGROUPS + 'exec "$@"';
 
 /**
  * As JOIN_SCRIPT, then opens the payload files on the fixed fds (for spawners that cannot pass
  * extra fds, e.g. a PTY): "<procs…> -- <passwd> <group> <seccomp|/dev/null> <argv…>".
  */
 export const JOIN_SCRIPT_FILES =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ' +
+  CLOSE_INHERITED +
+  JOIN_CGROUPS +
   `exec ${SANDBOX_FDS.passwd}<"$1" ${SANDBOX_FDS.group}<"$2" ${SANDBOX_FDS.seccomp}<"$3"; shift 3; exec "$@"`;
 
 /** The full wrapper argv (pure): [sh, -c, JOIN_SCRIPT, name, …procsFiles, --, setpriv, …, bwrap, …]. */
@@ -33,7 +49,15 @@ export function wrapperArgv(
   procsFiles: readonly string[],
   sandboxArgv: readonly string[],
 ): string[] {
-  return [WRAPPER_SHELL, '-c', JOIN_SCRIPT, 'cordon-exec', ...procsFiles, '--', ...sandboxArgv];
+  return [
+    WRAPPER_SHELL,
+    ...WRAPPER_FLAGS,
+    JOIN_SCRIPT,
+    'cordon-exec',
+    ...procsFiles,
+    '--',
+    ...sandboxArgv,
+  ];
 }
 
 /** Wrapper argv whose payloads come from files (see writePayloadFiles in payload-files.ts). */
@@ -48,7 +72,7 @@ export function wrapperArgvWithFiles(
 ): string[] {
   return [
     WRAPPER_SHELL,
-    '-c',
+    ...WRAPPER_FLAGS,
     JOIN_SCRIPT_FILES,
     'cordon-exec',
     ...procsFiles,

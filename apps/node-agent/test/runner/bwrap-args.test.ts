@@ -230,7 +230,9 @@ describe('payloads and wrapper', () => {
       ['/usr/bin/setpriv', 'x; rm -rf /'],
     );
     expect(w).toEqual([
-      '/bin/sh',
+      '/bin/bash',
+      '--norc',
+      '-p',
       '-c',
       JOIN_SCRIPT,
       'cordon-exec',
@@ -241,7 +243,7 @@ describe('payloads and wrapper', () => {
     ]);
     expect(JOIN_SCRIPT).not.toContain('cordon/');
     const f = wrapperArgvWithFiles(['/c'], { passwd: '/p', group: '/g', seccomp: null }, ['cmd']);
-    expect(f.slice(4)).toEqual(['/c', '--', '/p', '/g', '/dev/null', 'cmd']);
+    expect(f.slice(6)).toEqual(['/c', '--', '/p', '/g', '/dev/null', 'cmd']);
   });
 
   it('mergeEnv validates names', () => {
