@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { main } from './program.ts';
 
-process.exitCode = await main(process.argv.slice(2), {
+const code = await main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
 });
+// Exit explicitly once stdout and stderr are flushed: a lingering socket or timer of a service
+// client must never keep a finished command alive.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

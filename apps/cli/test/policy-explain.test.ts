@@ -9,7 +9,7 @@ import { main } from '@cordon/cli';
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const code = await main(argv, { stdout: (s) => (out += String(s)), stderr: (s) => (err += s) });
   return { code, out, err };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CLUSTER_WS_PATH } from '@cordon/protocol';
@@ -11,8 +12,12 @@ import { httpContext, wsContext, type Services } from './context.ts';
 import { Janitor } from './dispatch/janitor.ts';
 import { NodeQueues } from './dispatch/queues.ts';
 import { resolveOptions, type GatewayOptions } from './options.ts';
+import { CodebaseHttp } from './http/codebase-http.ts';
 import { ClusterEndpoint } from './output/cluster-endpoint.ts';
 import { DoneBus } from './output/done-bus.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
+import { createOpsRoutes } from './observability/ops-routes.ts';
+import { createRestRoutes } from './rest/rest-routes.ts';
 import { appRouter } from './router/index.ts';
 
 /** tRPC (HTTP and websocket) is served under this path; `/cluster` is for node agents. */
@@ -26,9 +31,14 @@ export interface Gateway {
   /** The reply address node agents dial. */
   readonly clusterUrl: string;
   readonly port: number;
+  /** `http://host:port` — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/v1/...`. */
+  readonly baseUrl: string;
   readonly janitor: Janitor;
+  readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
+
+const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /** Starts a gateway: HTTP + websocket on one port, state in Redis, a janitor for dead nodes. */
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -61,11 +71,38 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     basePath: `${TRPC_PATH}/`,
     createContext: ({ req }) => httpContext(services, req),
   });
+  const codebaseHttp = new CodebaseHttp(services);
+  const streamingOutputs = new Set<ServerResponse>();
+  // Late-bound: the socket servers below exist by the time anything scrapes.
+  let bufferedBytes = () => ({ toRedis: 0, toClients: 0 });
+  const metrics = new GatewayMetrics({ redis, queues, bufferedBytes: () => bufferedBytes() });
+  const ops = createOpsRoutes({ redis, queues, metrics, log: log.child({ component: 'ops' }) });
+  const rest = createRestRoutes({
+    appRouter,
+    createContext: (req) => httpContext(services, req),
+    version: options.version,
+    output: {
+      redis,
+      highWaterBytes: options.wsHighWaterBytes,
+      batchEntries: options.readBatchEntries,
+      observer: metrics,
+      log,
+      active: streamingOutputs,
+    },
+    log,
+  });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (path.startsWith(`${TRPC_PATH}/`)) {
+    // One id per request, echoed to the client and carried into jobs (and so into node logs).
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    req.headers['x-request-id'] = requestId;
+    res.setHeader('x-request-id', requestId);
+    const family = path.startsWith(`${TRPC_PATH}/`) ? 'trpc' : (path.split('/')[1] ?? '');
+    res.once('finish', () => metrics.httpRequest(family, res.statusCode));
+    if (codebaseHttp.handle(req, res)) return;
+    if (ops.handle(req, res, path) || rest.handle(req, res, path)) return;
+    if (path.startsWith(`${TRPC_PATH}/`)) {
       trpcHttp(req, res);
     } else {
       res
@@ -87,7 +124,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     streamMaxEntries: options.streamMaxEntries,
     execTtlMs: options.execTtlMs,
     log: log.child({ component: 'cluster' }),
+    observer: metrics,
   });
+  bufferedBytes = () => {
+    let toClients = 0;
+    for (const ws of clientWss.clients) toClients += ws.bufferedAmount;
+    for (const res of streamingOutputs) toClients += res.writableLength;
+    return { toRedis: cluster.inflightBytes, toClients };
+  };
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === CLUSTER_WS_PATH) cluster.handleUpgrade(req, socket, head);
@@ -119,11 +163,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     wsUrl: `ws://${hostPart}:${port}${TRPC_PATH}`,
     clusterUrl,
     port,
+    baseUrl: `http://${hostPart}:${port}`,
     janitor,
+    metrics,
     async close() {
       await janitor.stop();
       wsHandler.broadcastReconnectNotification();
       for (const ws of clientWss.clients) ws.terminate();
+      for (const res of streamingOutputs) res.destroy();
       clientWss.close();
       cluster.close();
       server.closeAllConnections();

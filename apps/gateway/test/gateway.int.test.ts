@@ -1,6 +1,6 @@
-// Full path: @trpc/client → gateway (HTTP + ws) → BullMQ → node worker process (interim
-// executor) → cluster websocket → Redis stream → subscription. Real redis-server, real processes.
-import { mkdtemp, rm } from 'node:fs/promises';
+// Full path: @trpc/client → gateway (HTTP + ws) → BullMQ → node agent process (FUSE mount +
+// bwrap) → cluster websocket → Redis stream → subscription. Real redis-server, real processes.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createToken, startGateway, type Gateway } from '@cordon/gateway';
@@ -27,6 +27,7 @@ let anon: TestClient;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cordon-gw-'));
+  await chmod(dir, 0o755);
   redisServer = await startRedisServer(dir);
   redis = new Redis({ path: redisServer.path });
   gw = await startGateway({

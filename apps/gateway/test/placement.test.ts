@@ -3,7 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { GatewayError, TRPC_CODE_OF } from '../src/errors.ts';
 import { describeError } from '../src/format-error.ts';
-import { pickNode } from '../src/dispatch/placement.ts';
+import { pathAllowed, pickNode, pickNodeForPath } from '../src/dispatch/placement.ts';
 
 const node = (id: string, o: Partial<NodeInfo> = {}): NodeInfo => ({
   id,
@@ -13,6 +13,7 @@ const node = (id: string, o: Partial<NodeInfo> = {}): NodeInfo => ({
   version: '1',
   startedAtMs: 0,
   heartbeatAtMs: 0,
+  allowPaths: [],
   status: 'up',
   sandboxes: 0,
   pendingExecs: 0,
@@ -52,5 +53,29 @@ describe('errors', () => {
     const d = describeError(e);
     expect(d.data.cordonCode).toBe('INTERNAL');
     expect(d.message).not.toContain('secret');
+  });
+});
+
+describe('placement of host-path codebases', () => {
+  it('matches allow-list prefixes on path components only', () => {
+    expect(pathAllowed('/srv/a', ['/srv/a'])).toBe(true);
+    expect(pathAllowed('/srv/a/b', ['/srv/a'])).toBe(true);
+    expect(pathAllowed('/srv/ab', ['/srv/a'])).toBe(false);
+    expect(pathAllowed('/anything', ['/'])).toBe(true);
+    expect(pathAllowed('/srv/a', [])).toBe(false);
+  });
+
+  it('picks among live nodes allowing the path, or the named one', () => {
+    const nodes = [
+      node('a', { allowPaths: ['/home'], load: 3 }),
+      node('b', { allowPaths: ['/home'], load: 1 }),
+      node('c', { allowPaths: [] }),
+      node('d', { allowPaths: ['/home'], status: 'down' }),
+    ];
+    expect(pickNodeForPath(nodes, '/home/u/p')?.id).toBe('b');
+    expect(pickNodeForPath(nodes, '/home/u/p', 'a')?.id).toBe('a');
+    expect(pickNodeForPath(nodes, '/home/u/p', 'c')).toBeNull();
+    expect(pickNodeForPath(nodes, '/home/u/p', 'd')).toBeNull();
+    expect(pickNodeForPath(nodes, '/etc')).toBeNull();
   });
 });

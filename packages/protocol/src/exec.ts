@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { DenialEventSchema } from './audit.ts';
 import { ErrorInfoSchema } from './error-info.ts';
-import { ExecIdSchema, NodeIdSchema, SandboxIdSchema } from './ids.ts';
+import { JsonValueSchema } from './json.ts';
+import { ExecIdSchema, IdSchema, NodeIdSchema, SandboxIdSchema } from './ids.ts';
 import { LimitsOverrideSchema } from './limits.ts';
 
 export const MAX_ARGV_ITEMS = 4096;
@@ -9,6 +11,7 @@ export const MAX_ENV_ENTRIES = 1024;
 export const MAX_STDIN_BYTES = 1024 * 1024;
 export const MAX_WAIT_MS = 10 * 60 * 1000;
 export const DEFAULT_WAIT_MS = 60 * 1000;
+export const MAX_DENIAL_SAMPLE = 20;
 
 const byteLength = (max: number, what: string) =>
   z
@@ -63,8 +66,26 @@ export const CommitSummarySchema = z.strictObject({
   modified: z.int().min(0),
   deleted: z.int().min(0),
   conflicts: z.int().min(0),
+  /** Why the commit failed (the delta is kept for a later commit); null otherwise. */
+  error: z.string().nullable(),
 });
 export type CommitSummary = z.output<typeof CommitSummarySchema>;
+
+/** Denied accesses during one exec: how many, and the first few (all of them: `audit.denials`). */
+export const DenialSummarySchema = z.strictObject({
+  count: z.int().min(0),
+  sample: z.array(DenialEventSchema).max(MAX_DENIAL_SAMPLE),
+});
+export type DenialSummary = z.output<typeof DenialSummarySchema>;
+
+/** What a handler run returned (`sandboxes.handler`); absent on plain execs. */
+export const HandlerOutcomeSchema = z.strictObject({
+  result: JsonValueSchema,
+  error: z.strictObject({ type: z.string(), message: z.string(), stack: z.string() }).nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+});
+export type HandlerOutcome = z.output<typeof HandlerOutcomeSchema>;
 
 export const ExecResultSchema = z.strictObject({
   exitCode: z.int().nullable(),
@@ -77,7 +98,10 @@ export const ExecResultSchema = z.strictObject({
   stderrBytes: z.int().min(0),
   /** Output beyond `limits.outputBytes` was dropped (the command kept running). */
   truncated: z.boolean(),
+  /** The commit that followed (null: commit policy, other execs still running, or none needed). */
   commit: CommitSummarySchema.nullable(),
+  denials: DenialSummarySchema,
+  handler: HandlerOutcomeSchema.optional(),
 });
 export type ExecResult = z.output<typeof ExecResultSchema>;
 
@@ -85,6 +109,9 @@ export type ExecResult = z.output<typeof ExecResultSchema>;
  * queued → running → exited | canceled | failed. `failed` means Cordon could not run or finish
  * the command (error says why, e.g. NODE_LOST); a command that ran and exited non-zero is `exited`.
  */
+export const EXEC_KINDS = ['exec', 'session', 'handler'] as const;
+export type ExecKind = (typeof EXEC_KINDS)[number];
+
 export const EXEC_STATUSES = ['queued', 'running', 'exited', 'canceled', 'failed'] as const;
 export type ExecStatus = (typeof EXEC_STATUSES)[number];
 export const TERMINAL_EXEC_STATUSES: readonly ExecStatus[] = ['exited', 'canceled', 'failed'];
@@ -97,6 +124,9 @@ export const ExecRecordSchema = z.strictObject({
   sandboxId: SandboxIdSchema,
   nodeId: NodeIdSchema,
   status: z.enum(EXEC_STATUSES),
+  /** exec: sandboxes.exec; session: sessions.exec (argv = [command]); handler: sandboxes.handler. */
+  kind: z.enum(EXEC_KINDS),
+  sessionId: IdSchema.nullable(),
   argv: z.array(z.string()),
   createdAtMs: z.int(),
   startedAtMs: z.int().nullable(),

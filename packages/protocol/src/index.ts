@@ -19,6 +19,9 @@ export {
   type LimitsOverride,
 } from './limits.ts';
 export {
+  COMMIT_MODES,
+  COMMIT_POLICIES,
+  DEFAULT_QUOTA_BYTES,
   MAX_IDLE_TIMEOUT_MS,
   NETWORK_MODES,
   SANDBOX_STATES,
@@ -26,6 +29,8 @@ export {
   SandboxIdInputSchema,
   SandboxListInputSchema,
   SandboxRecordSchema,
+  type CommitMode,
+  type CommitPolicy,
   type NetworkMode,
   type SandboxCreateInput,
   type SandboxCreateRequest,
@@ -35,7 +40,11 @@ export {
 export {
   CommitSummarySchema,
   DEFAULT_WAIT_MS,
+  DenialSummarySchema,
+  EXEC_KINDS,
   EXEC_STATUSES,
+  HandlerOutcomeSchema,
+  MAX_DENIAL_SAMPLE,
   ExecIdInputSchema,
   ExecIdResponseSchema,
   ExecInputSchema,
@@ -51,6 +60,9 @@ export {
   TERMINAL_EXEC_STATUSES,
   isTerminalExecStatus,
   type CommitSummary,
+  type DenialSummary,
+  type ExecKind,
+  type HandlerOutcome,
   type ExecInput,
   type ExecOutcome,
   type ExecRecord,
@@ -80,20 +92,7 @@ export {
   type NodeRecord,
   type NodeStatus,
 } from './node.ts';
-export {
-  ExecJobSchema,
-  JOB_KINDS,
-  NodeJobSchema,
-  PolicyWireSchema,
-  SandboxCreateJobSchema,
-  SandboxDestroyJobSchema,
-  type ExecJob,
-  type JobKind,
-  type NodeJob,
-  type PolicyWire,
-  type SandboxCreateJob,
-  type SandboxDestroyJob,
-} from './jobs.ts';
+export * from './jobs.ts';
 export {
   CLUSTER_WS_PATH,
   GatewayToNodeSchema,
@@ -102,13 +101,11 @@ export {
   type GatewayToNode,
   type NodeToGateway,
 } from './cluster-wire.ts';
-export {
-  HANDLER_LANGUAGES,
-  HandlerInputSchema,
-  SessionCloseInputSchema,
-  SessionCreateInputSchema,
-  SessionExecInputSchema,
-} from './session.ts';
+export { decodeChunkFrame, encodeChunkFrame, type ChunkFrame } from './chunk-frame.ts';
+export * from './session.ts';
+export * from './codebase.ts';
+export * from './audit.ts';
+export { isJsonValue, JsonValueSchema, type JsonValue } from './json.ts';
 export {
   MAX_EXPLAIN_PATHS,
   PolicyExplainInputSchema,
@@ -121,6 +118,7 @@ export {
   RESERVE_EXEC_LUA,
   SANDBOX_TRANSITION_LUA,
   START_EXEC_LUA,
+  STATE_TRANSITION_LUA,
   jobId,
   nodeControlQueueName,
   nodeQueueName,

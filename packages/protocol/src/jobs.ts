@@ -1,12 +1,28 @@
 import { z } from 'zod';
 import { ExecRequestWireSchema } from './exec-wire.ts';
-import { ExecIdSchema, SandboxIdSchema, TenantIdSchema } from './ids.ts';
+import { ExecIdSchema, IdSchema, SandboxIdSchema, TenantIdSchema } from './ids.ts';
+import { JsonValueSchema } from './json.ts';
 import { LimitsSchema } from './limits.ts';
-import { NETWORK_MODES } from './sandbox.ts';
+import { COMMIT_MODES, COMMIT_POLICIES, NETWORK_MODES } from './sandbox.ts';
+import { HANDLER_LANGUAGES } from './session.ts';
 
 /** BullMQ job names; one queue per node (`nodeQueueName`). */
-export const JOB_KINDS = ['sandbox.create', 'sandbox.destroy', 'exec'] as const;
+export const JOB_KINDS = [
+  'codebase.create',
+  'codebase.upload',
+  'codebase.export',
+  'codebase.delete',
+  'sandbox.create',
+  'sandbox.destroy',
+  'exec',
+  'session.open',
+  'session.exec',
+  'session.close',
+  'handler',
+] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
+/** Jobs that take an exec slot (the node's exec queue); the rest go to its control queue. */
+export const EXEC_QUEUE_KINDS: readonly JobKind[] = ['exec', 'session.exec', 'handler'];
 
 /** A compiled policy as it travels: the node recompiles `canonical` and refuses a hash mismatch. */
 export const PolicyWireSchema = z.strictObject({
@@ -21,10 +37,46 @@ const jobBase = {
   tenantId: TenantIdSchema,
 };
 
+/** `path` and `empty` codebases: the node checks the path against its allow-list and records it. */
+export const CodebaseCreateJobSchema = z.strictObject({
+  kind: z.literal('codebase.create'),
+  ...jobBase,
+  codebaseId: IdSchema,
+  source: z.enum(['path', 'empty']),
+  path: z.string().nullable(),
+});
+export type CodebaseCreateJob = z.output<typeof CodebaseCreateJobSchema>;
+
+/**
+ * Transfers: the node dials `transferUrl` (an HTTP URL on the dispatching gateway, cluster token)
+ * and GETs the uploaded tar (upload) or PUTs the codebase's tar (export). The bytes stream
+ * client ⇄ gateway ⇄ node without being stored anywhere on the way.
+ */
+export const CodebaseTransferJobSchema = z.strictObject({
+  kind: z.enum(['codebase.upload', 'codebase.export']),
+  ...jobBase,
+  codebaseId: IdSchema,
+  transferUrl: z.url({ protocol: /^https?$/ }),
+});
+export type CodebaseTransferJob = z.output<typeof CodebaseTransferJobSchema>;
+
+export const CodebaseDeleteJobSchema = z.strictObject({
+  kind: z.literal('codebase.delete'),
+  ...jobBase,
+  codebaseId: IdSchema,
+});
+export type CodebaseDeleteJob = z.output<typeof CodebaseDeleteJobSchema>;
+
 export const SandboxCreateJobSchema = z.strictObject({
   kind: z.literal('sandbox.create'),
   ...jobBase,
   sandboxId: SandboxIdSchema,
+  codebaseId: IdSchema,
+  /** Make `codebaseId` as an empty managed codebase first (a sandbox without a codebase). */
+  scratch: z.boolean(),
+  commit: z.enum(COMMIT_POLICIES),
+  commitMode: z.enum(COMMIT_MODES),
+  quotaBytes: z.int().min(1),
   policy: PolicyWireSchema,
   limits: LimitsSchema,
   network: z.enum(NETWORK_MODES),
@@ -37,6 +89,8 @@ export const SandboxDestroyJobSchema = z.strictObject({
   kind: z.literal('sandbox.destroy'),
   ...jobBase,
   sandboxId: SandboxIdSchema,
+  /** Also delete this (scratch) codebase once the sandbox is gone. */
+  deleteCodebaseId: IdSchema.nullable(),
 });
 export type SandboxDestroyJob = z.output<typeof SandboxDestroyJobSchema>;
 
@@ -53,9 +107,59 @@ export const ExecJobSchema = z.strictObject({
 });
 export type ExecJob = z.output<typeof ExecJobSchema>;
 
+export const SessionOpenJobSchema = z.strictObject({
+  kind: z.literal('session.open'),
+  ...jobBase,
+  sessionId: IdSchema,
+  sandboxId: SandboxIdSchema,
+  idleTimeoutMs: z.int().min(1),
+  env: z.record(z.string(), z.string()),
+});
+export type SessionOpenJob = z.output<typeof SessionOpenJobSchema>;
+
+export const SessionExecJobSchema = z.strictObject({
+  kind: z.literal('session.exec'),
+  ...jobBase,
+  execId: ExecIdSchema,
+  sessionId: IdSchema,
+  sandboxId: SandboxIdSchema,
+  command: z.string(),
+  timeoutMs: z.int().min(1).nullable(),
+  outputBytes: z.int().min(0),
+  replyTo: z.url({ protocol: /^wss?$/ }),
+});
+export type SessionExecJob = z.output<typeof SessionExecJobSchema>;
+
+export const SessionCloseJobSchema = z.strictObject({
+  kind: z.literal('session.close'),
+  ...jobBase,
+  sessionId: IdSchema,
+});
+export type SessionCloseJob = z.output<typeof SessionCloseJobSchema>;
+
+export const HandlerJobSchema = z.strictObject({
+  kind: z.literal('handler'),
+  ...jobBase,
+  execId: ExecIdSchema,
+  sandboxId: SandboxIdSchema,
+  language: z.enum(HANDLER_LANGUAGES),
+  code: z.string(),
+  event: JsonValueSchema,
+  timeoutMs: z.int().min(1).nullable(),
+  replyTo: z.url({ protocol: /^wss?$/ }),
+});
+export type HandlerJob = z.output<typeof HandlerJobSchema>;
+
 export const NodeJobSchema = z.discriminatedUnion('kind', [
+  CodebaseCreateJobSchema,
+  CodebaseTransferJobSchema,
+  CodebaseDeleteJobSchema,
   SandboxCreateJobSchema,
   SandboxDestroyJobSchema,
   ExecJobSchema,
+  SessionOpenJobSchema,
+  SessionExecJobSchema,
+  SessionCloseJobSchema,
+  HandlerJobSchema,
 ]);
 export type NodeJob = z.output<typeof NodeJobSchema>;

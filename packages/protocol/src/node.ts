@@ -16,6 +16,8 @@ export const NodeRecordSchema = z.strictObject({
   version: z.string().min(1).max(64),
   startedAtMs: z.int(),
   heartbeatAtMs: z.int(),
+  /** Host directories (prefixes) this node accepts as `path` codebases; [] = uploads only. */
+  allowPaths: z.array(z.string()).default([]),
 });
 export type NodeRecord = z.output<typeof NodeRecordSchema>;
 

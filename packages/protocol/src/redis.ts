@@ -14,9 +14,20 @@ export const redisKeys = {
   nodeCancelChannel: (nodeId: string) => `${P}:node:${nodeId}:cancel`,
   sandbox: (sandboxId: string) => `${P}:sandbox:${sandboxId}`,
   tenantSandboxes: (tenantId: string) => `${P}:tenant:${tenantId}:sandboxes`,
+  nodeSessions: (nodeId: string) => `${P}:node:${nodeId}:sessions`,
+  nodeCodebases: (nodeId: string) => `${P}:node:${nodeId}:codebases`,
+  codebase: (codebaseId: string) => `${P}:codebase:${codebaseId}`,
+  tenantCodebases: (tenantId: string) => `${P}:tenant:${tenantId}:codebases`,
+  /** Sandboxes created on a codebase (ids; entries of destroyed ones are removed lazily). */
+  codebaseSandboxes: (codebaseId: string) => `${P}:codebase:${codebaseId}:sandboxes`,
+  /** Capped list (LPUSH/LTRIM) of CommitRecord JSON, newest first. */
+  sandboxCommits: (sandboxId: string) => `${P}:sandbox:${sandboxId}:commits`,
+  session: (sessionId: string) => `${P}:session:${sessionId}`,
+  /** Capped stream of a tenant's denial events (XADD MAXLEN ~). */
+  tenantDenials: (tenantId: string) => `${P}:tenant:${tenantId}:denials`,
   exec: (execId: string) => `${P}:exec:${execId}`,
   execOutput: (execId: string) => `${P}:exec:${execId}:out`,
-  /** Pub/sub: messages `exec:<id>` and `sandbox:<id>` when those reach a settled state. */
+  /** Pub/sub: messages `exec:<id>`, `sandbox:<id>`, `codebase:<id>`, `session:<id>` when those change state. */
   doneChannel: () => `${P}:done`,
 } as const;
 
@@ -35,7 +46,10 @@ export function nodeControlQueueName(nodeId: string): string {
   return `cordon-node-${nodeId}-ctl`;
 }
 /** BullMQ job id of an exec / sandbox operation (BullMQ refuses ':' in custom ids). */
-export function jobId(kind: 'exec' | 'create' | 'destroy', id: string): string {
+export function jobId(
+  kind: 'exec' | 'create' | 'destroy' | 'codebase' | 'session' | 'transfer',
+  id: string,
+): string {
   return `${kind}-${id}`;
 }
 /** BullMQ key prefix, distinct from the state keys above. */
@@ -130,5 +144,22 @@ elseif st ~= ARGV[1] then
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
 redis.call('PUBLISH', '${P}:done', 'sandbox:' .. redis.call('HGET', KEYS[1], 'id'))
+return 1
+`;
+
+/**
+ * Moves a codebase or session between states (same contract as SANDBOX_TRANSITION_LUA, on the
+ * hash's `state` field). KEYS: hash. ARGV: from ('*' = any non-final), to, errorJson, channel prefix.
+ */
+export const STATE_TRANSITION_LUA = `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return -1 end
+if ARGV[1] == '*' then
+  if st == 'deleted' or st == 'lost' or st == 'failed' or st == 'closed' then return 0 end
+elseif st ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
+redis.call('PUBLISH', '${P}:done', ARGV[4] .. ':' .. redis.call('HGET', KEYS[1], 'id'))
 return 1
 `;

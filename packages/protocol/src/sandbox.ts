@@ -9,12 +9,24 @@ export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export const MAX_IDLE_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
 
+/** When an exec's changes reach the codebase: always (default), on-success (exit 0), never. */
+export const COMMIT_POLICIES = ['always', 'on-success', 'never'] as const;
+export type CommitPolicy = (typeof COMMIT_POLICIES)[number];
+/** lww (default): last writer wins, conflicts reported; reject-conflicts: refuse the whole commit. */
+export const COMMIT_MODES = ['lww', 'reject-conflicts'] as const;
+export type CommitMode = (typeof COMMIT_MODES)[number];
+
+const GiB = 1024 * 1024 * 1024;
+export const DEFAULT_QUOTA_BYTES = GiB;
+
 /**
  * `sandboxes.create` input. Give a `policy` (rules, optionally on top of a preset) or just a
  * `preset`; with neither the request is refused rather than defaulting to something permissive.
  */
 export const SandboxCreateInputSchema = z
   .strictObject({
+    /** The codebase (codebases.create); the sandbox runs on its home node. Absent: a scratch
+     *  empty codebase is made on the least loaded node and deleted with the sandbox. */
     codebaseId: IdSchema.optional(),
     policy: PolicyInputSchema.optional(),
     preset: z
@@ -31,6 +43,18 @@ export const SandboxCreateInputSchema = z
       .max(MAX_IDLE_TIMEOUT_MS, 'idleTimeoutMs must be at most 7 days')
       .nullable()
       .default(null),
+    commit: z
+      .enum(COMMIT_POLICIES, { error: `commit must be one of ${COMMIT_POLICIES.join(', ')}` })
+      .default('always'),
+    commitMode: z
+      .enum(COMMIT_MODES, { error: `commitMode must be one of ${COMMIT_MODES.join(', ')}` })
+      .default('lww'),
+    /** Bytes of changed files the sandbox may hold before writes fail with ENOSPC. Default 1 GiB. */
+    quotaBytes: z
+      .int('quotaBytes must be an integer number of bytes')
+      .min(1024 * 1024, 'quotaBytes must be at least 1 MiB')
+      .max(1024 * GiB, 'quotaBytes must be at most 1 TiB')
+      .default(DEFAULT_QUOTA_BYTES),
   })
   .superRefine((v, ctx) => {
     if (!v.policy && !v.preset) {
@@ -72,7 +96,10 @@ export const SandboxRecordSchema = z.strictObject({
   network: z.enum(NETWORK_MODES),
   strict: z.boolean(),
   idleTimeoutMs: z.int().nullable(),
-  codebaseId: IdSchema.nullable(),
+  commit: z.enum(COMMIT_POLICIES),
+  commitMode: z.enum(COMMIT_MODES),
+  quotaBytes: z.int(),
+  codebaseId: IdSchema,
   createdAtMs: z.int(),
   error: ErrorInfoSchema.nullable(),
 });

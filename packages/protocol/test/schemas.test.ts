@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CodebaseCreateInputSchema,
+  EXEC_QUEUE_KINDS,
+  JOB_KINDS,
   DEFAULT_LIMITS,
   ERROR_CODES,
   ExecInputSchema,
@@ -125,8 +128,10 @@ describe('protocol schemas', () => {
       stderrBytes: 0,
       truncated: false,
       commit: null,
+      denials: { count: 0, sample: [] },
     };
     expect(ExecResultSchema.safeParse(r).success).toBe(true);
+    expect(ExecResultSchema.safeParse({ ...r, denials: undefined }).success).toBe(false);
     expect(ExecResultSchema.safeParse({ ...r, extra: 1 }).success).toBe(false);
   });
 
@@ -134,5 +139,20 @@ describe('protocol schemas', () => {
     expect(streamId(42)).toBe('42-0');
     expect(seqOfStreamId('42-0')).toBe(42);
     expect(ERROR_CODES).toContain('NODE_LOST');
+  });
+
+  it('validates codebase sources and sandbox commit options', () => {
+    expect(CodebaseCreateInputSchema.safeParse({ source: { kind: 'upload' } }).success).toBe(true);
+    expect(
+      CodebaseCreateInputSchema.safeParse({ source: { kind: 'path', path: 'rel/dir' } }).success,
+    ).toBe(false);
+    expect(CodebaseCreateInputSchema.safeParse({ source: { kind: 'git' } }).success).toBe(false);
+    const sb = SandboxCreateInputSchema.parse({ preset: 'agent-safe' });
+    expect(sb).toMatchObject({ commit: 'always', commitMode: 'lww', quotaBytes: 1024 ** 3 });
+    expect(
+      SandboxCreateInputSchema.safeParse({ preset: 'agent-safe', commit: 'sometimes' }).success,
+    ).toBe(false);
+    expect(JOB_KINDS).toContain('codebase.upload');
+    expect(EXEC_QUEUE_KINDS).toEqual(['exec', 'session.exec', 'handler']);
   });
 });

@@ -13,6 +13,12 @@ export interface Principal {
 }
 
 const TOKEN_PREFIX = 'cdn_';
+/** Hash of token id → sha256 of the token: the index `tokens.list` and `tokens.revoke` use. */
+export const TOKEN_INDEX_KEY = 'cordon:token-ids';
+
+export function newTokenId(): string {
+  return 'tok_' + randomBytes(8).toString('hex');
+}
 
 /** Tokens are stored only as their sha256, so a Redis dump does not leak usable credentials. */
 export function hashToken(token: string): string {
@@ -33,19 +39,39 @@ export interface CreateTokenOptions {
 
 /** Stores a token's hash and returns the token itself (shown once, never stored). */
 export async function createToken(redis: Redis, opts: CreateTokenOptions): Promise<string> {
+  return (await createTokenWithId(redis, opts)).token;
+}
+
+/** As createToken, also returning the token's id (for `tokens.list` / `tokens.revoke`). */
+export async function createTokenWithId(
+  redis: Redis,
+  opts: CreateTokenOptions,
+): Promise<{ id: string; token: string; createdAtMs: number }> {
   TenantIdSchema.parse(opts.tenantId);
   const token = opts.token ?? newToken();
-  await redis.hset(redisKeys.token(hashToken(token)), {
-    tenantId: opts.tenantId,
-    scope: opts.scope,
-    name: opts.name ?? '',
-    createdAtMs: String(Date.now()),
-  });
-  return token;
+  const sha = hashToken(token);
+  // A configured token re-registered at every start keeps its id.
+  const id = (await redis.hget(redisKeys.token(sha), 'id')) || newTokenId();
+  const createdAtMs = Date.now();
+  await redis
+    .multi()
+    .hset(redisKeys.token(sha), {
+      id,
+      tenantId: opts.tenantId,
+      scope: opts.scope,
+      name: opts.name ?? '',
+      createdAtMs: String(createdAtMs),
+    })
+    .hset(TOKEN_INDEX_KEY, id, sha)
+    .exec();
+  return { id, token, createdAtMs };
 }
 
 export async function revokeToken(redis: Redis, token: string): Promise<boolean> {
-  return (await redis.del(redisKeys.token(hashToken(token)))) === 1;
+  const sha = hashToken(token);
+  const id = await redis.hget(redisKeys.token(sha), 'id');
+  if (id) await redis.hdel(TOKEN_INDEX_KEY, id);
+  return (await redis.del(redisKeys.token(sha))) === 1;
 }
 
 /** The principal of a bearer token, or null when the token is unknown (or revoked). */

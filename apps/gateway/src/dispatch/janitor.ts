@@ -2,7 +2,9 @@ import { redisKeys } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { finalizeExec } from '../state/execs.ts';
+import { transitionCodebase } from '../state/codebases.ts';
 import { transitionSandbox } from '../state/sandboxes.ts';
+import { transitionSession } from '../state/sessions.ts';
 import type { NodeQueues } from './queues.ts';
 
 export interface JanitorOptions {
@@ -65,10 +67,23 @@ export class Janitor {
     for (const sandboxId of sandboxIds) {
       await transitionSandbox(redis, sandboxId, '*', 'lost', {
         code: 'NODE_LOST',
-        message: `node ${nodeId} stopped heartbeating; create a new sandbox`,
+        message: `node ${nodeId} stopped heartbeating; the sandbox is back if the node restarts with its data dir, else create a new one`,
       });
-      await redis.srem(redisKeys.nodeSandboxes(nodeId), sandboxId);
     }
+    // Codebases are not gone (their files are on the node's disk): lost until it comes back.
+    for (const codebaseId of await redis.smembers(redisKeys.nodeCodebases(nodeId))) {
+      await transitionCodebase(redis, codebaseId, 'ready', 'lost', {
+        code: 'NODE_LOST',
+        message: `node ${nodeId} (home of this codebase) stopped heartbeating; it is usable again when the node is back`,
+      });
+    }
+    for (const sessionId of await redis.smembers(redisKeys.nodeSessions(nodeId))) {
+      await transitionSession(redis, sessionId, '*', 'closed', {
+        code: 'NODE_LOST',
+        message: `node ${nodeId} stopped heartbeating; open a new session`,
+      });
+    }
+    await redis.del(redisKeys.nodeSessions(nodeId));
     const execIds = await redis.smembers(redisKeys.nodeExecs(nodeId));
     for (const execId of execIds) {
       const won = await finalizeExec(

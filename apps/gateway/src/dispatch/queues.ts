@@ -1,9 +1,16 @@
-import { BULL_PREFIX, nodeControlQueueName, nodeQueueName, type NodeJob } from '@cordon/protocol';
+import {
+  BULL_PREFIX,
+  EXEC_QUEUE_KINDS,
+  nodeControlQueueName,
+  nodeQueueName,
+  type NodeJob,
+} from '@cordon/protocol';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
- * The gateway's producers: per node, an exec queue and a control queue (sandbox create/destroy),
+ * The gateway's producers: per node, an exec queue (execs, session commands, handler runs) and a
+ * control queue (codebases, transfers, sandbox create/destroy, session open/close),
  * created on first use. Work for a node only ever goes to its own queues (affinity).
  */
 export class NodeQueues {
@@ -33,7 +40,9 @@ export class NodeQueues {
 
   /** Jobs are removed once done: outcomes live in Cordon's own records, not in BullMQ. */
   async add(nodeId: string, jobId: string, job: NodeJob): Promise<void> {
-    const q = job.kind === 'exec' ? this.execQueue(nodeId) : this.controlQueue(nodeId);
+    const q = EXEC_QUEUE_KINDS.includes(job.kind)
+      ? this.execQueue(nodeId)
+      : this.controlQueue(nodeId);
     await q.add(job.kind, job, {
       jobId,
       attempts: 1,

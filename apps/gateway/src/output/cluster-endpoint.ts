@@ -2,12 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
-  APPEND_CHUNK_LUA,
+  decodeChunkFrame,
   GatewayToNodeSchema,
   NODE_ID_HEADER,
   NodeIdSchema,
   NodeToGatewaySchema,
   redisKeys,
+  type ChunkFrame,
   type GatewayToNode,
   type NodeToGateway,
 } from '@cordon/protocol';
@@ -16,6 +17,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from '../auth/tokens.ts';
 import { finalizeExec } from '../state/execs.ts';
+import { APPEND_IN_ORDER_LUA, APPEND_RESULT } from './append-script.ts';
+import { NO_OUTPUT_OBSERVER, type OutputObserver } from './observer.ts';
 
 export interface ClusterEndpointOptions {
   readonly redis: Redis;
@@ -23,9 +26,17 @@ export interface ClusterEndpointOptions {
   readonly streamMaxEntries: number;
   readonly execTtlMs: number;
   readonly log: Logger;
+  /** Send acknowledgements after this many stored frame bytes (and whenever idle). Default 512 KiB. */
+  readonly ackEveryBytes?: number;
+  /**
+   * Frame bytes received from one node but not yet stored before the gateway stops reading that
+   * node's socket (TCP backpressure, whatever the node's own window). Default 8 MiB.
+   */
+  readonly maxInflightBytes?: number;
+  readonly observer?: OutputObserver;
 }
 
-/** A chunk frame is ≤ 87 KiB of base64 plus a small envelope. */
+/** A frame is ≤ 64 KiB binary or ≤ 87 KiB of base64 (legacy JSON chunk) plus a small envelope. */
 const MAX_FRAME_BYTES = 256 * 1024;
 
 function sameSecret(a: string, b: string): boolean {
@@ -34,18 +45,77 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+type Exit = NodeToGateway & { type: 'exit' };
+
 /**
- * The websocket node agents dial to deliver output. Frames from one node are handled strictly in
- * order (so an exec's `exit` is stored after all its chunks) and acknowledged once stored; the
- * node keeps a bounded window of unacknowledged bytes, which is the backpressure on this leg.
+ * A text frame: the exit message, or a chunk in the older JSON form (base64 data), which is
+ * decoded so Redis always holds raw bytes. Null when malformed.
+ */
+function parseJsonFrame(raw: Buffer): ChunkFrame | Exit | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const parsed = NodeToGatewaySchema.safeParse(json);
+  if (!parsed.success) return null;
+  const m = parsed.data;
+  if (m.type === 'exit') return m;
+  return { execId: m.execId, seq: m.seq, stream: m.stream, data: Buffer.from(m.data, 'base64') };
+}
+
+/** Per node connection: what is on its way to Redis and which acknowledgements are due. */
+interface Conn {
+  readonly ws: WebSocket;
+  readonly nodeId: string;
+  readonly log: Logger;
+  inflightBytes: number;
+  inflightFrames: number;
+  bytesSinceAck: number;
+  readonly acks: Map<string, number>;
+  failed: boolean;
+}
+
+/**
+ * The websocket node agents dial to deliver output. Each chunk is written to Redis as soon as its
+ * frame arrives, without waiting for the previous reply: one Redis connection executes commands in
+ * the order sent, so an exec's chunks (and then its `exit`) are stored in order while Redis round
+ * trips overlap. Stored frames are acknowledged every `ackEveryBytes` and whenever nothing is in
+ * flight; the node keeps a bounded window of unacknowledged bytes. Independently of the node's
+ * window, the gateway stops reading a node's socket while `maxInflightBytes` are unstored, so its
+ * own memory on this leg is bounded.
  */
 export class ClusterEndpoint {
   readonly #o: ClusterEndpointOptions;
   readonly #wss: WebSocketServer;
+  readonly #observer: OutputObserver;
+  readonly #ackEveryBytes: number;
+  readonly #maxInflightBytes: number;
+  #inflightBytes = 0;
+  #peakInflightBytes = 0;
 
   constructor(o: ClusterEndpointOptions) {
     this.#o = o;
+    this.#observer = o.observer ?? NO_OUTPUT_OBSERVER;
+    this.#ackEveryBytes = o.ackEveryBytes ?? 512 * 1024;
+    this.#maxInflightBytes = o.maxInflightBytes ?? 8 * 1024 * 1024;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  }
+
+  /** Frame bytes received from nodes and not yet stored in Redis, over all connections. */
+  get inflightBytes(): number {
+    return this.#inflightBytes;
+  }
+
+  /** Highest `inflightBytes` seen since start. */
+  get peakInflightBytes(): number {
+    return this.#peakInflightBytes;
+  }
+
+  /** Node connections currently open. */
+  get connections(): number {
+    return this.#wss.clients.size;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -59,97 +129,156 @@ export class ClusterEndpoint {
   }
 
   #serve(ws: WebSocket, nodeId: string): void {
-    const log = this.#o.log.child({ nodeId });
-    let chain = Promise.resolve();
-    let pending = 0;
-    const acks = new Map<string, number>();
-    const send = (m: GatewayToNode) => ws.send(JSON.stringify(GatewayToNodeSchema.parse(m)));
-    const flushAcks = () => {
-      for (const [execId, seq] of acks) send({ type: 'ack', execId, seq, final: false });
-      acks.clear();
+    const c: Conn = {
+      ws,
+      nodeId,
+      log: this.#o.log.child({ nodeId }),
+      inflightBytes: 0,
+      inflightFrames: 0,
+      bytesSinceAck: 0,
+      acks: new Map(),
+      failed: false,
     };
-    ws.on('message', (raw: Buffer) => {
-      pending++;
-      chain = chain
-        .then(async () => {
-          const parsed = NodeToGatewaySchema.safeParse(JSON.parse(raw.toString('utf8')));
-          if (!parsed.success) {
-            log.warn({ issues: parsed.error.issues }, 'malformed frame from node; closing');
-            ws.close(1008, 'malformed frame');
-            return;
-          }
-          await this.#handle(parsed.data, nodeId, send, acks);
-        })
-        .catch((err: unknown) => {
-          log.error({ err }, 'failed to store node output; closing so the node resends');
-          ws.close(1011, 'store failed');
-        })
-        .finally(() => {
-          pending--;
-          if (pending === 0 && ws.readyState === ws.OPEN) flushAcks();
-        });
-    });
-    ws.on('error', (err) => log.warn({ err }, 'node socket error'));
+    ws.on('message', (raw: Buffer, isBinary: boolean) => this.#receive(c, raw, isBinary));
+    ws.on('error', (err) => c.log.warn({ err }, 'node socket error'));
   }
 
-  async #handle(
-    m: NodeToGateway,
-    nodeId: string,
-    send: (m: GatewayToNode) => void,
-    acks: Map<string, number>,
-  ): Promise<void> {
-    switch (m.type) {
-      case 'chunk': {
-        const r = await this.#o.redis.eval(
-          APPEND_CHUNK_LUA,
-          2,
-          redisKeys.exec(m.execId),
-          redisKeys.execOutput(m.execId),
-          nodeId,
-          m.seq,
-          m.stream,
-          m.data,
-          this.#o.streamMaxEntries,
-          this.#o.execTtlMs,
-        );
-        if (r === 1 || r === 0) {
-          acks.set(m.execId, m.seq);
-        } else {
-          acks.delete(m.execId);
-          send({
-            type: 'reject',
-            execId: m.execId,
-            error:
-              r === -2
-                ? {
-                    code: 'FORBIDDEN',
-                    message: `exec ${m.execId} is not assigned to node ${nodeId}`,
-                  }
-                : { code: 'CONFLICT', message: `exec ${m.execId} is no longer running` },
-          });
-        }
-        return;
-      }
-      case 'exit': {
-        const owner = await this.#o.redis.hget(redisKeys.exec(m.execId), 'nodeId');
-        if (owner !== nodeId) {
-          send({
-            type: 'reject',
-            execId: m.execId,
-            error: {
-              code: 'FORBIDDEN',
-              message: `exec ${m.execId} is not assigned to node ${nodeId}`,
-            },
-          });
-          return;
-        }
-        // Lost races (canceled while queued, janitor) leave the first outcome; the node is done either way.
-        await finalizeExec(this.#o.redis, { id: m.execId, nodeId }, m.outcome, this.#o.execTtlMs);
-        acks.delete(m.execId);
-        send({ type: 'ack', execId: m.execId, seq: m.lastSeq, final: true });
-        return;
-      }
+  #receive(c: Conn, raw: Buffer, isBinary: boolean): void {
+    if (c.failed) return;
+    const m = isBinary ? decodeChunkFrame(raw) : parseJsonFrame(raw);
+    if (m === null) {
+      c.log.warn('malformed frame from node; closing');
+      this.#fail(c, 1008, 'malformed frame');
+      return;
     }
+    const bytes = raw.length;
+    this.#track(c, bytes);
+    this.#store(c, m).then(
+      () => this.#stored(c, bytes),
+      (err: unknown) => {
+        this.#untrack(c, bytes);
+        if (c.failed) return;
+        c.log.error({ err }, 'failed to store node output; closing so the node resends');
+        this.#fail(c, 1011, 'store failed');
+      },
+    );
+  }
+
+  #track(c: Conn, bytes: number): void {
+    c.inflightBytes += bytes;
+    c.inflightFrames++;
+    this.#inflightBytes += bytes;
+    this.#peakInflightBytes = Math.max(this.#peakInflightBytes, this.#inflightBytes);
+    if (c.inflightBytes > this.#maxInflightBytes && !c.ws.isPaused) c.ws.pause();
+  }
+
+  #untrack(c: Conn, bytes: number): void {
+    c.inflightBytes -= bytes;
+    c.inflightFrames--;
+    this.#inflightBytes -= bytes;
+    if (c.ws.isPaused && c.inflightBytes <= this.#maxInflightBytes / 2) c.ws.resume();
+  }
+
+  #stored(c: Conn, bytes: number): void {
+    this.#untrack(c, bytes);
+    c.bytesSinceAck += bytes;
+    if (c.inflightFrames === 0 || c.bytesSinceAck >= this.#ackEveryBytes) this.#flushAcks(c);
+  }
+
+  #flushAcks(c: Conn): void {
+    c.bytesSinceAck = 0;
+    if (c.failed || c.ws.readyState !== c.ws.OPEN) return;
+    for (const [execId, seq] of c.acks) this.#send(c, { type: 'ack', execId, seq, final: false });
+    c.acks.clear();
+  }
+
+  #send(c: Conn, m: GatewayToNode): void {
+    if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(GatewayToNodeSchema.parse(m)));
+  }
+
+  /** Stops taking frames from a connection whose stream of writes broke; the node resends. */
+  #fail(c: Conn, code: number, reason: string): void {
+    c.failed = true;
+    c.acks.clear();
+    c.ws.close(code, reason);
+  }
+
+  /** Issues the Redis writes for one frame synchronously (keeping order) and settles when stored. */
+  #store(c: Conn, m: ChunkFrame | Exit): Promise<void> {
+    if (!('type' in m)) {
+      const pending = this.#o.redis.eval(
+        APPEND_IN_ORDER_LUA,
+        2,
+        redisKeys.exec(m.execId),
+        redisKeys.execOutput(m.execId),
+        c.nodeId,
+        m.seq,
+        m.stream,
+        m.data,
+        this.#o.streamMaxEntries,
+        this.#o.execTtlMs,
+      );
+      return pending.then((r) => this.#appended(c, m, r));
+    }
+    return this.#exit(c, m);
+  }
+
+  #appended(c: Conn, m: ChunkFrame, r: unknown): void {
+    switch (r) {
+      case APPEND_RESULT.stored:
+        this.#observer.chunkStored(m.data.length);
+        c.acks.set(m.execId, m.seq);
+        return;
+      case APPEND_RESULT.duplicate:
+        c.acks.set(m.execId, m.seq);
+        return;
+      case APPEND_RESULT.gap:
+        throw new Error(
+          `exec ${m.execId}: chunk ${m.seq} arrived before an earlier one was stored`,
+        );
+      default:
+        c.acks.delete(m.execId);
+        this.#send(c, {
+          type: 'reject',
+          execId: m.execId,
+          error:
+            r === APPEND_RESULT.wrongNode
+              ? {
+                  code: 'FORBIDDEN',
+                  message: `exec ${m.execId} is not assigned to node ${c.nodeId}`,
+                }
+              : { code: 'CONFLICT', message: `exec ${m.execId} is no longer running` },
+        });
+    }
+  }
+
+  async #exit(c: Conn, m: Exit): Promise<void> {
+    // Issued now, so it runs after every chunk of this exec already sent to Redis.
+    const owner = await this.#o.redis.hget(redisKeys.exec(m.execId), 'nodeId');
+    if (owner !== c.nodeId) {
+      this.#send(c, {
+        type: 'reject',
+        execId: m.execId,
+        error: {
+          code: 'FORBIDDEN',
+          message: `exec ${m.execId} is not assigned to node ${c.nodeId}`,
+        },
+      });
+      return;
+    }
+    // Lost races (canceled while queued, janitor) leave the first outcome; the node is done either way.
+    const won = await finalizeExec(
+      this.#o.redis,
+      { id: m.execId, nodeId: c.nodeId },
+      m.outcome,
+      this.#o.execTtlMs,
+    );
+    if (won) this.#observer.execEnded(m.outcome);
+    // Chunk acks of this exec precede the final ack, so the node frees its window in order.
+    const seq = c.acks.get(m.execId);
+    c.acks.delete(m.execId);
+    if (seq !== undefined) this.#send(c, { type: 'ack', execId: m.execId, seq, final: false });
+    this.#send(c, { type: 'ack', execId: m.execId, seq: m.lastSeq, final: true });
   }
 
   close(): void {

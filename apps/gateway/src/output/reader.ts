@@ -6,45 +6,80 @@ import {
   streamId,
   type ExecOutcome,
   type OutputEvent,
+  type OutputStream,
 } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
+import { NO_OUTPUT_OBSERVER, type OutputObserver } from './observer.ts';
+import { websocketSink, type OutputSink } from './sink.ts';
 
 export interface ReadOutputOptions {
   readonly redis: Redis;
   readonly execId: string;
   /** Yield events after this seq (0 = from the start). */
   readonly afterSeq: number;
-  /** The subscriber's socket: reading pauses while it has more than `highWaterBytes` unsent. */
-  readonly socket: WebSocket | null;
+  /**
+   * The subscriber's connection: reading pauses while it has more than `highWaterBytes` unsent.
+   * A websocket (tRPC subscriptions) or any OutputSink (e.g. an HTTP response); null = no check.
+   */
+  readonly socket: WebSocket | OutputSink | null;
   readonly highWaterBytes: number;
   readonly batchEntries: number;
   readonly signal: AbortSignal | undefined;
   /** Called when a blocking read times out with nothing new; false ends the stream. */
   readonly stillExists: () => Promise<boolean>;
+  /** Told about every chunk handed on; default none. */
+  readonly observer?: OutputObserver;
 }
 
+/** An output event with the chunk's bytes as stored (raw), before any wire encoding. */
+export type RawOutputEvent =
+  | {
+      readonly kind: 'chunk';
+      readonly seq: number;
+      readonly stream: OutputStream;
+      readonly data: Buffer;
+    }
+  | Exclude<OutputEvent, { kind: 'chunk' }>;
+
 const BLOCK_MS = 5_000;
-const DRAIN_POLL_MS = 5;
+
+function sinkOf(s: WebSocket | OutputSink | null): OutputSink | null {
+  if (s === null) return null;
+  return 'drained' in s ? s : websocketSink(s);
+}
+
+/** The tRPC form: chunk bytes as base64 inside the JSON event. */
+export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEvent, void> {
+  for await (const ev of readRawOutput(o)) {
+    yield ev.kind === 'chunk' ? { ...ev, data: ev.data.toString('base64') } : ev;
+  }
+}
 
 /**
  * Events of one exec's capped Redis stream, in seq order, ending after the `end` event. The stream
  * is read at the subscriber's pace: at most `batchEntries` entries are in memory, and no read is
- * made while the subscriber's socket is backed up — so a slow client costs Redis memory (bounded by
- * MAXLEN), not gateway memory. Each reader has its own connection because XREAD BLOCK holds it.
+ * made while the subscriber's connection is backed up — so a slow client costs Redis memory
+ * (bounded by MAXLEN), not gateway memory. Each reader has its own Redis connection because
+ * XREAD BLOCK holds it.
  */
-export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEvent, void> {
+export async function* readRawOutput(o: ReadOutputOptions): AsyncGenerator<RawOutputEvent, void> {
   const conn = o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: 1 });
   const abort = () => conn.disconnect();
   o.signal?.addEventListener('abort', abort, { once: true });
+  const sink = sinkOf(o.socket);
+  const observer = o.observer ?? NO_OUTPUT_OBSERVER;
+  const drained = async () => {
+    await sink?.drained(o.highWaterBytes, o.signal);
+  };
   const key = redisKeys.execOutput(o.execId);
   let lastId = o.afterSeq > 0 ? streamId(o.afterSeq) : '0-0';
   let expect = o.afterSeq + 1;
   try {
     for (;;) {
-      await drained(o);
+      await drained();
       if (o.signal?.aborted) return;
-      const res = await conn.xread(
+      const res = await conn.xreadBuffer(
         'COUNT',
         o.batchEntries,
         'BLOCK',
@@ -58,7 +93,8 @@ export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEv
         if (!(await o.stillExists())) return;
         continue;
       }
-      for (const [id, flat] of entries) {
+      for (const [idBuf, flat] of entries) {
+        const id = idBuf.toString('latin1');
         const seq = seqOfStreamId(id);
         lastId = id;
         const f = fieldsOf(flat);
@@ -66,17 +102,19 @@ export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEv
           yield { kind: 'gap', seq: seq - 1, fromSeq: expect, toSeq: seq - 1 };
         }
         expect = seq + 1;
-        if (f.k === 'end') {
+        if (f.get('k')?.toString() === 'end') {
           yield { kind: 'end', seq, outcome: outcomeOf(f) };
           return;
         }
+        const data = f.get('d') ?? Buffer.alloc(0);
+        observer.chunkDelivered(data.length);
         yield {
           kind: 'chunk',
           seq,
-          stream: f.s === 'stderr' ? 'stderr' : 'stdout',
-          data: f.d ?? '',
+          stream: f.get('s')?.toString() === 'stderr' ? 'stderr' : 'stdout',
+          data,
         };
-        await drained(o);
+        await drained();
         if (o.signal?.aborted) return;
       }
     }
@@ -86,25 +124,22 @@ export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEv
   }
 }
 
-async function drained(o: ReadOutputOptions): Promise<void> {
-  const ws = o.socket;
-  while (ws && ws.readyState === ws.OPEN && ws.bufferedAmount > o.highWaterBytes) {
-    if (o.signal?.aborted) return;
-    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+function fieldsOf(flat: Buffer[]): Map<string, Buffer> {
+  const f = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    f.set((flat[i] as Buffer).toString('latin1'), flat[i + 1] as Buffer);
   }
-}
-
-function fieldsOf(flat: string[]): Record<string, string> {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
   return f;
 }
 
-function outcomeOf(f: Record<string, string>): ExecOutcome {
-  const status = f.status === 'exited' || f.status === 'canceled' ? f.status : 'failed';
+function outcomeOf(f: Map<string, Buffer>): ExecOutcome {
+  const text = (k: string) => f.get(k)?.toString('utf8') ?? '';
+  const status = text('status');
+  const result = text('result');
+  const error = text('error');
   return {
-    status,
-    result: f.result ? ExecResultSchema.parse(JSON.parse(f.result)) : null,
-    error: f.error ? ErrorInfoSchema.parse(JSON.parse(f.error)) : null,
+    status: status === 'exited' || status === 'canceled' ? status : 'failed',
+    result: result ? ExecResultSchema.parse(JSON.parse(result)) : null,
+    error: error ? ErrorInfoSchema.parse(JSON.parse(error)) : null,
   };
 }

@@ -5,6 +5,7 @@ import {
   FINALIZE_EXEC_LUA,
   redisKeys,
   RESERVE_EXEC_LUA,
+  type ExecKind,
   type ExecOutcome,
   type ExecRecord,
 } from '@cordon/protocol';
@@ -18,6 +19,9 @@ export interface NewExec {
   readonly nodeId: string;
   readonly argv: readonly string[];
   readonly createdAtMs: number;
+  /** Default 'exec'. */
+  readonly kind?: ExecKind;
+  readonly sessionId?: string | null;
 }
 
 /**
@@ -36,6 +40,8 @@ export async function reserveExec(
     sandboxId: e.sandboxId,
     nodeId: e.nodeId,
     status: 'queued',
+    kind: e.kind ?? 'exec',
+    sessionId: e.sessionId ?? '',
     argv: JSON.stringify(e.argv),
     createdAtMs: String(e.createdAtMs),
     startedAtMs: '',
@@ -62,6 +68,8 @@ function decode(h: Record<string, string>): ExecRecord {
     sandboxId: h.sandboxId,
     nodeId: h.nodeId,
     status: h.status,
+    kind: h.kind || 'exec',
+    sessionId: h.sessionId || null,
     argv: decodeJson(h.argv),
     createdAtMs: Number(h.createdAtMs),
     startedAtMs: decodeInt(h.startedAtMs),

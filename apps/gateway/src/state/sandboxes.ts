@@ -28,12 +28,16 @@ export async function putSandbox(
       network: rec.network,
       strict: rec.strict ? '1' : '0',
       idleTimeoutMs: encodeInt(rec.idleTimeoutMs),
-      codebaseId: rec.codebaseId ?? '',
+      commit: rec.commit,
+      commitMode: rec.commitMode,
+      quotaBytes: String(rec.quotaBytes),
+      codebaseId: rec.codebaseId,
       createdAtMs: String(rec.createdAtMs),
       error: encodeJson(rec.error),
     })
     .zadd(redisKeys.tenantSandboxes(tenantId), rec.createdAtMs, rec.id)
     .sadd(redisKeys.nodeSandboxes(rec.nodeId), rec.id)
+    .sadd(redisKeys.codebaseSandboxes(rec.codebaseId), rec.id)
     .exec();
 }
 
@@ -47,7 +51,10 @@ function decode(h: Record<string, string>): SandboxRecord {
     network: h.network,
     strict: h.strict === '1',
     idleTimeoutMs: decodeInt(h.idleTimeoutMs),
-    codebaseId: h.codebaseId || null,
+    commit: h.commit || 'always',
+    commitMode: h.commitMode || 'lww',
+    quotaBytes: Number(h.quotaBytes || 1024 ** 3),
+    codebaseId: h.codebaseId,
     createdAtMs: Number(h.createdAtMs),
     error: h.error ? ErrorInfoSchema.parse(decodeJson(h.error)) : null,
   });
@@ -99,4 +106,16 @@ export async function transitionSandbox(
     encodeJson(error),
   );
   return r === 1;
+}
+
+/** Sandboxes of a codebase that still exist (creating or ready); stale ids are pruned. */
+export async function liveSandboxesOf(redis: Redis, codebaseId: string): Promise<string[]> {
+  const key = redisKeys.codebaseSandboxes(codebaseId);
+  const live: string[] = [];
+  for (const id of await redis.smembers(key)) {
+    const st = await redis.hget(redisKeys.sandbox(id), 'state');
+    if (st === 'creating' || st === 'ready') live.push(id);
+    else await redis.srem(key, id);
+  }
+  return live;
 }

@@ -1,5 +1,7 @@
 export {
   Sandbox,
+  type AfterExec,
+  type ExecTicket,
   type NodeContext,
   type SandboxExec,
   type SandboxExecResult,

@@ -20,6 +20,7 @@ import { mountSandboxFs, type DenialEvent, type SandboxFs } from '../fs/index.ts
 import type { ExecOptions, ExecResult, RunnerContext, RunningExec } from '../runner/runner.ts';
 import { SandboxRunner } from '../runner/runner.ts';
 import { sandboxSpec, type ExecRequest, type SandboxSpecInput } from '../runner/spec.ts';
+import type { SandboxHandle } from '../session/sandbox-process.ts';
 import type { CodebaseHub } from './codebase-hub.ts';
 import { SandboxError } from './errors.ts';
 
@@ -53,11 +54,24 @@ export interface SandboxOptions {
   readonly onDenial?: (event: DenialEvent) => void;
 }
 
-export interface SandboxExecResult extends ExecResult {
-  /** The commit that followed this exec; null when none ran (policy, or other execs still running). */
+/** What follows an exec (or a session command or handler run) when it ends. */
+export interface AfterExec {
+  /** The commit that followed; null when none ran (policy, or other execs still running). */
   readonly commit: CommitResult | null;
-  /** Accesses this sandbox was denied while the exec ran. */
+  /** Why the commit failed (the delta is kept for the next one); null otherwise. */
+  readonly commitError: string | null;
+  /** Accesses this sandbox was denied while it ran. */
   readonly denials: readonly DenialEvent[];
+}
+
+export interface SandboxExecResult extends ExecResult, AfterExec {}
+
+/**
+ * One unit of work in the sandbox that is not a plain exec (a session command, a handler run):
+ * started with `begin()` (remount if needed, health check), ended with `end(exitCode)` (commit).
+ */
+export interface ExecTicket {
+  end(exitCode: number | null): Promise<AfterExec>;
 }
 
 export interface SandboxExec extends Omit<RunningExec, 'result'> {
@@ -72,6 +86,7 @@ export class Sandbox {
   readonly #fs: SandboxFs;
   readonly #runner: SandboxRunner;
   #running = 0;
+  #sessions = 0;
   #closed = false;
 
   private constructor(
@@ -127,10 +142,16 @@ export class Sandbox {
     }
   }
 
-  async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<SandboxExec> {
+  /**
+   * Before any work: applies pending invalidations (a remount) unless a session is open — a
+   * remount would cut the mount under its long-lived shell, so while sessions are open other
+   * sandboxes' commits are seen after the kernel cache TTL (1 s) instead. Then a health check:
+   * an unhealthy mount refuses the work (fail closed).
+   */
+  async #prepare(): Promise<void> {
     if (this.#closed)
       throw new SandboxError('CLOSED', `sandbox ${this.id} is destroyed; create a new one`);
-    await this.#fs.beforeExec();
+    if (this.#sessions === 0) await this.#fs.beforeExec();
     const health = await this.#fs.health();
     if (!health.ok) {
       throw new SandboxError(
@@ -138,6 +159,45 @@ export class Sandbox {
         `the permission filesystem of sandbox ${this.id} is unhealthy (${health.reason ?? 'unknown'}); refusing to run — destroy and recreate the sandbox`,
       );
     }
+  }
+
+  /** Commits when the last running unit ends and the policy says so; collects denials. */
+  async #finish(startedAt: number, exitCode: number | null): Promise<AfterExec> {
+    this.#running--;
+    let commit: CommitResult | null = null;
+    let commitError: string | null = null;
+    if (
+      this.#running === 0 &&
+      !this.#closed &&
+      shouldCommit(this.#opts.commit ?? 'always', exitCode)
+    ) {
+      try {
+        commit = await this.commit();
+      } catch (err) {
+        commitError = (err as Error).message;
+      }
+    }
+    await this.#fs.syncDenials().catch(() => undefined);
+    const denials = this.#fs.denials().filter((d) => d.at >= startedAt);
+    return { commit, commitError, denials };
+  }
+
+  async begin(): Promise<ExecTicket> {
+    await this.#prepare();
+    const startedAt = Date.now();
+    this.#running++;
+    let ended = false;
+    return {
+      end: (exitCode) => {
+        if (ended) throw new SandboxError('INVALID_OPTIONS', 'an exec ticket ends once');
+        ended = true;
+        return this.#finish(startedAt, exitCode);
+      },
+    };
+  }
+
+  async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<SandboxExec> {
+    await this.#prepare();
     const startedAt = Date.now();
     this.#running++;
     let running: RunningExec;
@@ -147,16 +207,10 @@ export class Sandbox {
       this.#running--;
       throw err;
     }
-    const result = running.result.then(async (r) => {
-      this.#running--;
-      const commit =
-        this.#running === 0 && shouldCommit(this.#opts.commit ?? 'always', r.exitCode)
-          ? await this.commit()
-          : null;
-      await this.#fs.syncDenials();
-      const denials = this.#fs.denials().filter((d) => d.at >= startedAt);
-      return { ...r, commit, denials };
-    });
+    const result = running.result.then(async (r) => ({
+      ...r,
+      ...(await this.#finish(startedAt, r.exitCode)),
+    }));
     return {
       execId: running.execId,
       pid: running.pid,
@@ -167,6 +221,29 @@ export class Sandbox {
       drain: () => running.drain(),
       [Symbol.asyncIterator]: () => running[Symbol.asyncIterator](),
     };
+  }
+
+  /** What sessions and handlers run on (openSession / runHandler). */
+  get handle(): SandboxHandle {
+    return {
+      spec: this.#runner.spec,
+      cgroup: this.#runner.cgroup,
+      seccompProgram: this.#runner.seccompProgram,
+      layout: this.#ctx.host.layout,
+    };
+  }
+
+  /** Counts open sessions (see #prepare: no remounts while a session's shell holds the mount). */
+  sessionOpened(): void {
+    this.#sessions++;
+  }
+
+  sessionClosed(): void {
+    this.#sessions = Math.max(0, this.#sessions - 1);
+  }
+
+  get runningCount(): number {
+    return this.#running;
   }
 
   /**

@@ -1,4 +1,4 @@
 export { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from './node-worker.ts';
-export type { ExecChunk, ExecSpec, Executor, SandboxSpec } from './executor.ts';
-export { InterimExecutor, type InterimExecutorOptions } from './interim-executor.ts';
+export { NodeRuntime, type HeldSandbox, type SandboxSpec } from './runtime.ts';
+export type { RecoveryReport } from './recovery.ts';
 export { WorkerError } from './errors.ts';

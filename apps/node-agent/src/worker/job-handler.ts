@@ -1,223 +1,250 @@
-import { compileCanonical, PolicyError } from '@cordon/policy';
+import { PolicyError } from '@cordon/policy';
 import {
-  FINALIZE_EXEC_LUA,
   redisKeys,
-  SANDBOX_TRANSITION_LUA,
-  START_EXEC_LUA,
   type ErrorInfo,
-  type ExecJob,
-  type ExecOutcome,
   type NodeJob,
   type SandboxCreateJob,
   type SandboxDestroyJob,
+  type SessionCloseJob,
+  type SessionOpenJob,
 } from '@cordon/protocol';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { CodebaseJobs } from './codebase-jobs.ts';
 import { errorInfoOf } from './errors.ts';
-import type { Executor } from './executor.ts';
+import { ExecJobs, type HeldSession } from './exec-jobs.ts';
+import type { NodeState } from './node-state.ts';
 import type { OutputLinks } from './output-link.ts';
-
-interface HeldSandbox {
-  readonly tenantId: string;
-  readonly policyHash: string;
-}
-
-interface RunningExec {
-  readonly sandboxId: string;
-  readonly controller: AbortController;
-}
+import type { HeldSandbox, NodeRuntime } from './runtime.ts';
+import { openSession } from '../session/index.ts';
 
 export interface JobHandlerOptions {
-  readonly redis: Redis;
-  readonly nodeId: string;
-  readonly executor: Executor;
+  readonly state: NodeState;
+  readonly runtime: NodeRuntime;
   readonly links: OutputLinks;
-  readonly execTtlMs: number;
   /** How long to wait for the gateway to store an exec's outcome before writing it directly. */
   readonly exitAckTimeoutMs: number;
+  /** Presented to the gateway's transfer endpoint (tar upload/export). */
+  readonly clusterToken: string;
   readonly log: Logger;
 }
 
-/** Runs the jobs of one node: its own sandboxes and execs, nothing else. */
+/** Runs the jobs of one node: its own codebases, sandboxes, sessions and execs, nothing else. */
 export class JobHandler {
   readonly #o: JobHandlerOptions;
-  readonly #sandboxes = new Map<string, HeldSandbox>();
-  readonly #running = new Map<string, RunningExec>();
+  readonly #sessions = new Map<string, HeldSession>();
+  readonly #execs: ExecJobs;
+  readonly #codebases: CodebaseJobs;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(o: JobHandlerOptions) {
     this.#o = o;
+    this.#execs = new ExecJobs({
+      ...o,
+      sessions: this.#sessions,
+      held: (id, t) => this.#held(id, t),
+    });
+    this.#codebases = new CodebaseJobs(o);
   }
 
   get runningCount(): number {
-    return this.#running.size;
+    return this.#execs.runningCount;
   }
 
   /** A cancel request from a gateway (pub/sub): kill the exec if it runs here. */
   cancel(execId: string): void {
-    this.#running.get(execId)?.controller.abort();
+    this.#execs.cancel(execId);
+  }
+
+  abortAll(): void {
+    this.#execs.abortAll();
   }
 
   async handle(job: NodeJob): Promise<void> {
     const log = this.#o.log.child({ requestId: job.requestId, kind: job.kind });
     switch (job.kind) {
+      case 'codebase.create':
+      case 'codebase.upload':
+      case 'codebase.export':
+      case 'codebase.delete':
+        return this.#codebases.handle(job, log);
       case 'sandbox.create':
         return this.#create(job, log);
       case 'sandbox.destroy':
         return this.#destroy(job, log);
       case 'exec':
-        return this.#exec(job, log);
+        return this.#execs.exec(job, log);
+      case 'session.exec':
+        return this.#execs.sessionExec(job, log);
+      case 'handler':
+        return this.#execs.handler(job, log);
+      case 'session.open':
+        return this.#openSession(job, log);
+      case 'session.close':
+        return this.#closeSession(job, log);
     }
   }
 
-  async #transition(sandboxId: string, from: string, to: string, error: ErrorInfo | null) {
-    const r = await this.#o.redis.eval(
-      SANDBOX_TRANSITION_LUA,
-      1,
-      redisKeys.sandbox(sandboxId),
-      from,
-      to,
-      error ? JSON.stringify(error) : '',
-    );
-    return r === 1;
+  /** The sandbox if this node holds it for this tenant; an ErrorInfo to record otherwise. */
+  #held(sandboxId: string, tenantId: string): HeldSandbox | ErrorInfo {
+    const held = this.#o.runtime.get(sandboxId);
+    if (!held || held.spec.tenantId !== tenantId) {
+      return {
+        code: 'NOT_FOUND',
+        message: `sandbox ${sandboxId} is not held by node ${this.#o.state.nodeId} (it was destroyed, or the node could not recover it); create a new sandbox`,
+      };
+    }
+    return held;
   }
 
   async #create(job: SandboxCreateJob, log: Logger): Promise<void> {
-    let policy;
+    const { runtime, state } = this.#o;
     try {
-      policy = compileCanonical(job.policy.canonical, job.policy.hash);
-    } catch (err) {
-      const message = err instanceof PolicyError ? err.message : 'policy could not be compiled';
-      log.warn({ sandboxId: job.sandboxId, err }, 'refused policy');
-      await this.#transition(job.sandboxId, 'creating', 'failed', { code: 'CONFLICT', message });
-      return;
-    }
-    try {
-      await this.#o.executor.createSandbox({
+      if (job.scratch) await runtime.codebases.createEmpty(job.codebaseId);
+      await runtime.open({
         sandboxId: job.sandboxId,
         tenantId: job.tenantId,
-        policy,
+        codebaseId: job.codebaseId,
+        scratch: job.scratch,
+        policy: job.policy,
         limits: job.limits,
         network: job.network,
         strict: job.strict,
         idleTimeoutMs: job.idleTimeoutMs,
+        commit: job.commit,
+        commitMode: job.commitMode,
+        quotaBytes: job.quotaBytes,
       });
     } catch (err) {
-      log.error({ sandboxId: job.sandboxId, err }, 'sandbox creation failed');
-      await this.#transition(
-        job.sandboxId,
-        'creating',
-        'failed',
-        errorInfoOf(err, 'sandbox creation'),
-      );
+      const info: ErrorInfo =
+        err instanceof PolicyError
+          ? { code: 'CONFLICT', message: err.message }
+          : errorInfoOf(err, 'sandbox creation');
+      log.warn({ sandboxId: job.sandboxId, err }, 'sandbox creation failed');
+      await runtime.destroy(job.sandboxId).catch(() => undefined);
+      if (job.scratch) await runtime.codebases.delete(job.codebaseId).catch(() => undefined);
+      await state.sandbox(job.sandboxId, 'creating', 'failed', info);
       return;
     }
-    this.#sandboxes.set(job.sandboxId, { tenantId: job.tenantId, policyHash: policy.hash });
-    if (!(await this.#transition(job.sandboxId, 'creating', 'ready', null))) {
+    if (!(await state.sandbox(job.sandboxId, 'creating', 'ready', null))) {
       // Destroyed (or timed out) while we were creating it: nobody will use it.
-      await this.#drop(job.sandboxId);
+      await runtime.destroy(job.sandboxId);
+      await state.redis.srem(redisKeys.nodeSandboxes(state.nodeId), job.sandboxId);
       return;
     }
     log.info({ sandboxId: job.sandboxId }, 'sandbox ready');
   }
 
   async #destroy(job: SandboxDestroyJob, log: Logger): Promise<void> {
-    for (const r of this.#running.values()) {
-      if (r.sandboxId === job.sandboxId) r.controller.abort();
+    this.#execs.abortSandbox(job.sandboxId);
+    for (const [id, s] of this.#sessions) {
+      if (s.sandboxId === job.sandboxId) await this.#dropSession(id, 'the sandbox was destroyed');
     }
-    await this.#drop(job.sandboxId);
+    await this.#o.runtime.destroy(job.sandboxId);
+    if (job.deleteCodebaseId) await this.#o.runtime.codebases.delete(job.deleteCodebaseId);
+    await this.#o.state.redis.srem(redisKeys.nodeSandboxes(this.#o.state.nodeId), job.sandboxId);
     log.info({ sandboxId: job.sandboxId }, 'sandbox destroyed');
   }
 
-  async #drop(sandboxId: string): Promise<void> {
-    this.#sandboxes.delete(sandboxId);
-    await this.#o.executor.destroySandbox(sandboxId);
-    await this.#o.redis.srem(redisKeys.nodeSandboxes(this.#o.nodeId), sandboxId);
-  }
-
-  /** Writes an outcome straight to Redis (the same compare-and-set the gateway uses). */
-  async #finalizeDirect(execId: string, outcome: ExecOutcome): Promise<void> {
-    await this.#o.redis.eval(
-      FINALIZE_EXEC_LUA,
-      3,
-      redisKeys.exec(execId),
-      redisKeys.execOutput(execId),
-      redisKeys.nodeExecs(this.#o.nodeId),
-      outcome.status,
-      outcome.result ? JSON.stringify(outcome.result) : '',
-      outcome.error ? JSON.stringify(outcome.error) : '',
-      Date.now(),
-      this.#o.execTtlMs,
-      execId,
-      'any',
-    );
-  }
-
-  async #exec(job: ExecJob, log: Logger): Promise<void> {
-    const { redis, nodeId } = this.#o;
-    const claimed = await redis.eval(
-      START_EXEC_LUA,
-      1,
-      redisKeys.exec(job.execId),
-      nodeId,
-      Date.now(),
-    );
-    if (claimed !== 1) {
-      // Settled already (canceled while queued, or failed NODE_LOST before a restart): never run twice.
-      log.info({ execId: job.execId, claimed }, 'exec not claimable; skipped');
+  async #openSession(job: SessionOpenJob, log: Logger): Promise<void> {
+    const { state } = this.#o;
+    const held = this.#held(job.sandboxId, job.tenantId);
+    if (!('sandbox' in held)) {
+      await state.session(job.sessionId, 'opening', 'failed', held);
       return;
     }
-    const held = this.#sandboxes.get(job.sandboxId);
-    const refuse = (error: ErrorInfo) =>
-      this.#finalizeDirect(job.execId, { status: 'failed', result: null, error });
-    if (!held || held.tenantId !== job.tenantId) {
-      return refuse({
-        code: 'NOT_FOUND',
-        message: `sandbox ${job.sandboxId} is not held by node ${nodeId} (it was destroyed or the node restarted); create a new sandbox`,
-      });
-    }
-    if (held.policyHash !== job.policyHash) {
-      return refuse({
-        code: 'CONFLICT',
-        message: `exec carries policy ${job.policyHash} but the sandbox holds ${held.policyHash}`,
-      });
-    }
-
-    const controller = new AbortController();
-    this.#running.set(job.execId, { sandboxId: job.sandboxId, controller });
-    const out = this.#o.links.open(job.replyTo, job.execId);
-    let outcome: ExecOutcome;
+    let session;
     try {
-      const result = await this.#o.executor.exec(
-        job.sandboxId,
-        { execId: job.execId, ...job.request },
-        async (chunk) => {
-          try {
-            await out.write(chunk.stream, chunk.data);
-          } catch {
-            // The gateway will take no more (the exec was settled elsewhere): stop the command.
-            controller.abort();
-          }
-        },
-        controller.signal,
-      );
-      outcome = { status: result.canceled ? 'canceled' : 'exited', result, error: null };
+      session = await openSession(held.sandbox.handle, {
+        idleTimeoutMs: job.idleTimeoutMs,
+        env: job.env,
+      });
     } catch (err) {
-      log.error({ execId: job.execId, err }, 'exec failed');
-      outcome = { status: 'failed', result: null, error: errorInfoOf(err, 'the exec') };
-    } finally {
-      this.#running.delete(job.execId);
+      log.warn({ sessionId: job.sessionId, err }, 'session failed to open');
+      await state.session(
+        job.sessionId,
+        'opening',
+        'failed',
+        errorInfoOf(err, 'opening the session'),
+      );
+      return;
     }
-    const delivered = await out.finish(outcome, this.#o.exitAckTimeoutMs);
-    if (!delivered) {
-      // Compare-and-set: a no-op when the exec was already settled elsewhere.
-      log.warn({ execId: job.execId }, 'gateway did not store the outcome; writing it directly');
-      await this.#finalizeDirect(job.execId, outcome);
+    held.sandbox.sessionOpened();
+    this.#sessions.set(job.sessionId, {
+      session,
+      sandboxId: job.sandboxId,
+      tenantId: job.tenantId,
+      sandbox: held.sandbox,
+    });
+    void session.closed.then(() =>
+      this.#dropSession(job.sessionId, session.closeReason ?? 'closed'),
+    );
+    await state.redis.sadd(redisKeys.nodeSessions(state.nodeId), job.sessionId);
+    if (!(await state.session(job.sessionId, 'opening', 'open', null))) {
+      await this.#dropSession(job.sessionId, 'closed while opening');
     }
-    log.info({ execId: job.execId, status: outcome.status }, 'exec done');
   }
 
-  /** Aborts every running exec (shutdown). */
-  abortAll(): void {
-    for (const r of this.#running.values()) r.controller.abort();
+  async #closeSession(job: SessionCloseJob, log: Logger): Promise<void> {
+    await this.#dropSession(job.sessionId, 'closed by sessions.close');
+    log.info({ sessionId: job.sessionId }, 'session closed');
+  }
+
+  async #dropSession(sessionId: string, reason: string): Promise<void> {
+    const s = this.#sessions.get(sessionId);
+    const { state } = this.#o;
+    if (s) {
+      this.#sessions.delete(sessionId);
+      s.sandbox.sessionClosed();
+      await s.session.close().catch(() => undefined);
+    }
+    await state.session(sessionId, '*', 'closed', null).catch(() => false);
+    await state.redis.srem(redisKeys.nodeSessions(state.nodeId), sessionId).catch(() => 0);
+    if (s) this.#o.log.debug({ sessionId, reason }, 'session dropped');
+  }
+
+  /** Destroys sandboxes idle (no exec, no session) for longer than their idleTimeoutMs. */
+  startIdleSweep(periodMs = 1_000): void {
+    const sweep = async () => {
+      const now = Date.now();
+      for (const h of this.#o.runtime.held()) {
+        if (h.sandbox.runningCount > 0) h.lastActiveMs = now;
+        const hasSession = [...this.#sessions.values()].some(
+          (s) => s.sandboxId === h.spec.sandboxId,
+        );
+        if (hasSession) h.lastActiveMs = now;
+        const idle = h.spec.idleTimeoutMs;
+        if (idle === null || now - h.lastActiveMs < idle) continue;
+        const won = await this.#o.state.sandbox(h.spec.sandboxId, 'ready', 'destroyed', {
+          code: 'TIMEOUT',
+          message: `sandbox was idle for ${idle} ms (idleTimeoutMs) and was destroyed; create a new one`,
+        });
+        if (won) {
+          await this.#destroy(
+            {
+              kind: 'sandbox.destroy',
+              requestId: 'idle',
+              tenantId: h.spec.tenantId,
+              sandboxId: h.spec.sandboxId,
+              deleteCodebaseId: null,
+            },
+            this.#o.log,
+          );
+        }
+      }
+    };
+    const tick = () => {
+      sweep()
+        .catch((err: unknown) => this.#o.log.warn({ err }, 'idle sweep failed'))
+        .finally(() => {
+          if (this.#idleTimer !== undefined) this.#idleTimer = setTimeout(tick, periodMs);
+        });
+    };
+    this.#idleTimer = setTimeout(tick, periodMs);
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    for (const id of [...this.#sessions.keys()]) await this.#dropSession(id, 'node shutting down');
   }
 }

@@ -1,9 +1,10 @@
-// Entry point of a node worker process: `node apps/node-agent/src/worker/main.ts`, configured by
-// environment variables (validated at start). Uses the INTERIM executor until the bwrap runner and
-// FUSE mount are wired in.
+// Entry point of a node agent process: `node apps/node-agent/src/worker/main.ts [--allow-path DIR]…`,
+// configured by environment variables (validated at start; exit code 2 names the bad one).
+// Host problems (not root, no bwrap, no FUSE, no writable cgroups…) stop it with exit code 3 and a
+// message naming what is missing — it never runs commands unsandboxed.
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { InterimExecutor } from './interim-executor.ts';
 import { startNodeWorker } from './node-worker.ts';
 
 const Env = z.object({
@@ -15,32 +16,66 @@ const Env = z.object({
   CORDON_CAPACITY: z.coerce.number().int().min(1).default(4),
   CORDON_HEARTBEAT_MS: z.coerce.number().int().min(50).default(1_000),
   CORDON_HEARTBEAT_TTL_MS: z.coerce.number().int().min(100).default(5_000),
+  /** ':'-separated host directories accepted as `path` codebases (added to --allow-path). */
+  CORDON_ALLOW_PATHS: z.string().default(''),
+  CORDON_UID_BASE: z.coerce.number().int().min(1000).optional(),
+  CORDON_UID_COUNT: z.coerce.number().int().min(1).optional(),
   CORDON_LOG_LEVEL: z.string().default('info'),
 });
 
+let flags: { 'allow-path'?: string[] };
+try {
+  flags = parseArgs({
+    options: { 'allow-path': { type: 'string', multiple: true } },
+    strict: true,
+  }).values;
+} catch (err) {
+  console.error(`${(err as Error).message}; usage: main.ts [--allow-path DIR]...`);
+  process.exit(2);
+}
 const parsed = Env.safeParse(process.env);
 if (!parsed.success) {
   for (const i of parsed.error.issues) console.error(`${i.path.join('.')}: ${i.message}`);
   process.exit(2);
 }
 const env = parsed.data;
+const allowPaths = [
+  ...(flags['allow-path'] ?? []),
+  ...env.CORDON_ALLOW_PATHS.split(':').filter(Boolean),
+];
+const badPath = allowPaths.find((p) => !p.startsWith('/'));
+if (badPath !== undefined) {
+  console.error(`--allow-path ${badPath}: must be an absolute directory`);
+  process.exit(2);
+}
 const redisUrl = env.CORDON_REDIS_URL ? new URL(env.CORDON_REDIS_URL) : null;
 const redis = env.CORDON_REDIS_PATH
   ? { path: env.CORDON_REDIS_PATH }
   : { host: redisUrl?.hostname ?? '127.0.0.1', port: Number(redisUrl?.port || 6379) };
 
-const worker = await startNodeWorker({
-  nodeId: env.CORDON_NODE_ID,
-  clusterToken: env.CORDON_CLUSTER_TOKEN,
-  redis,
-  capacity: env.CORDON_CAPACITY,
-  heartbeatIntervalMs: env.CORDON_HEARTBEAT_MS,
-  heartbeatTtlMs: env.CORDON_HEARTBEAT_TTL_MS,
-  executor: new InterimExecutor({ dataDir: env.CORDON_DATA_DIR }),
-  logger: pino({ name: 'cordon-node', level: env.CORDON_LOG_LEVEL }),
-});
+const log = pino({ name: 'cordon-node', level: env.CORDON_LOG_LEVEL });
+let worker;
+try {
+  worker = await startNodeWorker({
+    nodeId: env.CORDON_NODE_ID,
+    clusterToken: env.CORDON_CLUSTER_TOKEN,
+    redis,
+    dataDir: env.CORDON_DATA_DIR,
+    allowPaths,
+    capacity: env.CORDON_CAPACITY,
+    heartbeatIntervalMs: env.CORDON_HEARTBEAT_MS,
+    heartbeatTtlMs: env.CORDON_HEARTBEAT_TTL_MS,
+    ...(env.CORDON_UID_BASE === undefined ? {} : { uidBase: env.CORDON_UID_BASE }),
+    ...(env.CORDON_UID_COUNT === undefined ? {} : { uidCount: env.CORDON_UID_COUNT }),
+    logger: log,
+  });
+} catch (err) {
+  console.error(`cordon node: ${(err as Error).message}`);
+  process.exit(3);
+}
+const running = worker;
 const stop = () => {
-  worker.close({ graceful: true }).then(
+  running.close({ graceful: true }).then(
     () => process.exit(0),
     () => process.exit(1),
   );
@@ -48,4 +83,4 @@ const stop = () => {
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
 // Tells a parent process (tests, `cordon up`) that the worker is registered.
-process.send?.({ ready: true, nodeId: worker.nodeId });
+process.send?.({ ready: true, nodeId: running.nodeId, recovery: running.recovery });

@@ -10,20 +10,32 @@ import {
 import { Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import type { Executor } from './executor.ts';
 import { JobHandler } from './job-handler.ts';
+import { NodeState } from './node-state.ts';
 import { OutputLinks } from './output-link.ts';
+import { recoverNode, type RecoveryReport } from './recovery.ts';
 import { Registration } from './registry.ts';
+import { NodeRuntime } from './runtime.ts';
 
 export interface NodeWorkerOptions {
   readonly nodeId: string;
   readonly redis: RedisOptions;
-  /** Shared secret for the gateways' cluster websocket. */
+  /** Shared secret for the gateways' cluster websocket and transfer endpoint. */
   readonly clusterToken: string;
-  readonly executor: Executor;
+  /** The node's data directory (codebases, sandboxes, commit journals). Required. */
+  readonly dataDir: string;
+  /**
+   * Host directories accepted as `path` codebases (prefixes). Default none: uploads only. The
+   * all-in-one local stack passes ['/'] (see product-decisions.md).
+   */
+  readonly allowPaths?: readonly string[];
+  /** First sandbox uid; agents sharing a host need disjoint ranges. Default 2 000 000. */
+  readonly uidBase?: number;
+  /** Sandbox uids of this agent. Default 65 536. */
+  readonly uidCount?: number;
   /** Execs run at once (BullMQ concurrency of the exec queue). Default 4. */
   readonly capacity?: number;
-  /** Sandbox create/destroy jobs handled at once. Default 4. */
+  /** Control jobs (codebases, sandbox create/destroy, sessions, transfers) at once. Default 4. */
   readonly controlConcurrency?: number;
   /** Reported in the registry. Default os.hostname(). */
   readonly host?: string;
@@ -43,25 +55,45 @@ export interface NodeWorkerOptions {
 
 export interface NodeWorker {
   readonly nodeId: string;
+  /** What start-up recovery found and did. */
+  readonly recovery: RecoveryReport;
   /** Execs running now. */
   load(): number;
   /**
-   * Stops the worker. Graceful: finish running jobs, then deregister. Not graceful: drop everything
-   * at once, as a crash would (the heartbeat just stops; used by tests).
+   * Stops the worker. Graceful: finish running jobs, unmount sandboxes (their files stay, so a
+   * restart recovers them), deregister. Not graceful: drop everything at once, as a crash would.
    */
   close(opts?: { graceful?: boolean }): Promise<void>;
 }
 
 /**
- * The node agent's job consumer: registers and heartbeats, consumes its own BullMQ queues, runs
- * jobs through the Executor and streams output to the dispatching gateway over a websocket. Keep
- * FUSE servers out of this process: a stalled event loop here stalls lock renewal and heartbeats.
+ * The node agent: checks the host (fails closed), cleans stale mounts and recovers interrupted
+ * commits under its data dir, registers and heartbeats, settles what a previous run left
+ * (recovery.ts), then consumes its own BullMQ queues and streams output to the gateways.
+ * FUSE servers run in their own processes (one per sandbox), never in this one.
  */
 export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker> {
   const nodeId = NodeIdSchema.parse(o.nodeId);
   const log = (o.logger ?? pino({ name: 'cordon-node' })).child({ nodeId });
   const capacity = o.capacity ?? 4;
   const redis = new Redis(o.redis);
+  const state = new NodeState(redis, nodeId, o.execTtlMs ?? 24 * 60 * 60 * 1000);
+  const { runtime, recovered } = await NodeRuntime.open({
+    dataDir: o.dataDir,
+    allowPaths: o.allowPaths ?? [],
+    ...(o.uidBase === undefined ? {} : { uidBase: o.uidBase }),
+    ...(o.uidCount === undefined ? {} : { uidCount: o.uidCount }),
+    onDenial: (spec, e) => {
+      state
+        .recordDenial(spec.tenantId, e)
+        .catch((err: unknown) => log.warn({ err }, 'could not record a denial'));
+    },
+  }).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  if (recovered > 0) log.warn({ commits: recovered }, 'recovered interrupted commits');
+
   const sub = new Redis(o.redis);
   // BullMQ workers block on their connection and must retry forever.
   const bullConnection = (): Redis => new Redis({ ...o.redis, maxRetriesPerRequest: null });
@@ -72,11 +104,10 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
     log,
   });
   const handler = new JobHandler({
-    redis,
-    nodeId,
-    executor: o.executor,
+    state,
+    runtime,
     links,
-    execTtlMs: o.execTtlMs ?? 24 * 60 * 60 * 1000,
+    clusterToken: o.clusterToken,
     exitAckTimeoutMs: o.exitAckTimeoutMs ?? 10_000,
     log,
   });
@@ -90,12 +121,17 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
     host: o.host ?? hostname(),
     capacity,
     version: o.version ?? '0.1.0',
+    allowPaths: runtime.codebases.allowPaths,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1_000,
     heartbeatTtlMs: o.heartbeatTtlMs ?? 5_000,
     load: () => handler.runningCount,
     log,
   });
+  // Heartbeat first: while the previous run is settled and sandboxes re-mounted, janitors must
+  // not mark them lost again. Jobs wait in the queues until the workers below start.
   await registration.register();
+  const recovery = await recoverNode(state, runtime, log);
+  log.info(recovery, 'start-up recovery done');
 
   const processJob = async (job: Job): Promise<void> => {
     const parsed = NodeJobSchema.safeParse(job.data);
@@ -124,17 +160,20 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
     w.on('error', (err) => log.error({ err }, 'queue worker error'));
   }
   await Promise.all([execWorker.waitUntilReady(), ctlWorker.waitUntilReady()]);
-  log.info({ capacity }, 'node worker up');
+  handler.startIdleSweep();
+  log.info({ capacity, allowPaths: runtime.codebases.allowPaths }, 'node worker up');
 
   return {
     nodeId,
+    recovery,
     load: () => handler.runningCount,
     async close({ graceful = true } = {}) {
       await registration.stop(graceful);
       if (!graceful) handler.abortAll();
       await Promise.all([execWorker.close(!graceful), ctlWorker.close(!graceful)]);
       links.close();
-      if (graceful) await o.executor.close();
+      await handler.close();
+      await runtime.close();
       for (const c of [redis, sub, execConn, ctlConn]) c.disconnect();
     },
   };

@@ -1,4 +1,5 @@
 import {
+  encodeChunkFrame,
   GatewayToNodeSchema,
   MAX_CHUNK_BYTES,
   NODE_ID_HEADER,
@@ -25,7 +26,8 @@ export interface OutputLinkOptions {
 
 interface Pending {
   readonly seq: number;
-  readonly frame: string;
+  /** A binary chunk frame (raw bytes, no base64 or JSON copy). */
+  readonly frame: Buffer;
   readonly bytes: number;
 }
 
@@ -60,14 +62,7 @@ export class ExecOutput {
       if (this.rejected) throw new WorkerError(this.rejected.code, this.rejected.message);
       const seq = ++this.#seq;
       const piece = data.subarray(off, off + MAX_CHUNK_BYTES);
-      const msg: NodeToGateway = {
-        type: 'chunk',
-        execId: this.execId,
-        seq,
-        stream,
-        data: piece.toString('base64'),
-      };
-      const frame = JSON.stringify(msg);
+      const frame = encodeChunkFrame({ execId: this.execId, seq, stream, data: piece });
       this.pending.push({ seq, frame, bytes: frame.length });
       this.#link.sent(frame, frame.length);
     }
@@ -152,7 +147,7 @@ export class GatewayLink {
     }
   }
 
-  sent(frame: string, bytes: number): void {
+  sent(frame: string | Buffer, bytes: number): void {
     this.#unacked += bytes;
     if (this.#open) this.#ws?.send(frame);
   }
@@ -180,6 +175,10 @@ export class GatewayLink {
         [NODE_ID_HEADER]: this.#o.nodeId,
       },
       maxPayload: 1024 * 1024,
+      // A zero mask makes masking a no-op on both ends (ws skips it), saving a JS pass over every
+      // output byte. Masking protects browser traffic from cache-poisoning proxies; this is an
+      // authenticated node-to-gateway link.
+      generateMask: (mask: Buffer) => void mask.fill(0),
     });
     this.#ws = ws;
     ws.on('open', () => {

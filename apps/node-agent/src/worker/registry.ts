@@ -8,6 +8,7 @@ export interface RegistryOptions {
   readonly host: string;
   readonly capacity: number;
   readonly version: string;
+  readonly allowPaths: readonly string[];
   readonly heartbeatIntervalMs: number;
   /** Liveness key TTL; the gateway declares the node down this long after the last beat. */
   readonly heartbeatTtlMs: number;
@@ -45,6 +46,7 @@ export class Registration {
       version: this.#o.version,
       startedAtMs: this.#startedAtMs,
       heartbeatAtMs: Date.now(),
+      allowPaths: [...this.#o.allowPaths],
     };
     await redis
       .multi()

@@ -1,0 +1,23 @@
+import type { ExecOutcome } from '@cordon/protocol';
+
+/** What the output path reports to metrics; the observability module implements it. */
+export interface OutputObserver {
+  /** A chunk of `bytes` decoded bytes was stored in an exec's stream. */
+  chunkStored(bytes: number): void;
+  /** A chunk of `bytes` decoded bytes was handed to a subscriber's connection. */
+  chunkDelivered(bytes: number): void;
+  /** A node reported an exec's outcome and this gateway stored it. */
+  execEnded(outcome: ExecOutcome): void;
+}
+
+export const NO_OUTPUT_OBSERVER: OutputObserver = Object.freeze({
+  chunkStored: () => {},
+  chunkDelivered: () => {},
+  execEnded: () => {},
+});
+
+/** Decoded length of a base64 string without decoding it. */
+export function base64Bytes(data: string): number {
+  const pad = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  return (data.length / 4) * 3 - pad;
+}

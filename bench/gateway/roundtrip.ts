@@ -1,0 +1,143 @@
+// Exec of `true` through the full path (HTTP → gateway → BullMQ → node agent → FUSE + bwrap
+// sandbox → websocket → Redis → execs.wait) vs the node agent's runner alone vs the runner's raw
+// setpriv+bwrap argv, measured interleaved (one run of each per round) so load hits all alike.
+// Plus sandbox create latency through the gateway.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import {
+  buildBwrapArgs,
+  collect,
+  createCgroupDriver,
+  requireHost,
+  SandboxRunner,
+  sandboxFdPayloads,
+  sandboxSpec,
+} from '@cordon/node-agent/runner';
+import { execa } from 'execa';
+import type { Stack } from './stack.ts';
+
+export interface Stat {
+  readonly name: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+}
+
+function pct(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export function stat(name: string, times: readonly number[]): Stat {
+  const sorted = [...times].sort((a, b) => a - b);
+  const s = {
+    name,
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+  };
+  console.error(`${name.padEnd(52)} p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms`);
+  return s;
+}
+
+interface Variant {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
+/** A gateway exec of `true`: `sandboxes.exec` then `execs.wait` (two HTTP calls). */
+async function gatewayTrue(s: Stack, sandboxId: string): Promise<void> {
+  const { execId } = await s.call<{ execId: string }>('sandboxes.exec', {
+    sandboxId,
+    argv: ['true'],
+  });
+  const rec = await s.call<{ status: string; result: { exitCode: number } | null }>(
+    'execs.wait',
+    { execId },
+    true,
+  );
+  if (rec.status !== 'exited' || rec.result?.exitCode !== 0) {
+    throw new Error(`exec ${execId}: ${JSON.stringify(rec)}`);
+  }
+}
+
+export async function roundTrips(
+  s: Stack,
+  sandboxId: string,
+  rounds: number,
+  warmup: number,
+): Promise<Stat[]> {
+  const root = path.join(s.dir, 'runner-bench');
+  await fsp.mkdir(root, { recursive: true });
+  await fsp.chmod(root, 0o755);
+  const host = await requireHost({ runtimeDir: path.join(root, 'run'), requireFuse: false });
+  const cgroups = createCgroupDriver(host.cgroup);
+  const uid = 2_950_000;
+  const ws = path.join(root, 'ws');
+  await fsp.mkdir(ws);
+  await fsp.chown(ws, uid, uid);
+  const spec = sandboxSpec({
+    sandboxId: `gwbench-${process.pid}`,
+    workspaceDir: ws,
+    uid,
+    gid: uid,
+  });
+  const runner = await SandboxRunner.open(spec, { host, cgroups });
+  const rawArgv = buildBwrapArgs(spec, { argv: ['true'] }, host.layout);
+  const payloads = sandboxFdPayloads(spec, null);
+  const [rawFile, ...rawArgs] = rawArgv;
+  const variants: Variant[] = [
+    { name: 'full path: gateway → node agent → sandbox', run: () => gatewayTrue(s, sandboxId) },
+    {
+      name: 'node agent runner alone (bwrap, no FUSE)',
+      run: async () => {
+        const { result } = await collect(await runner.exec({ argv: ['true'] }));
+        if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}`);
+      },
+    },
+    {
+      name: 'raw setpriv+bwrap (runner argv)',
+      run: async () => {
+        const r = await execa(rawFile as string, rawArgs, {
+          stdio: [
+            'ignore',
+            'pipe',
+            'pipe',
+            payloads.get(3) as Uint8Array,
+            payloads.get(4) as Uint8Array,
+          ],
+          reject: false,
+        });
+        if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}`);
+      },
+    },
+  ];
+  const times = variants.map(() => [] as number[]);
+  try {
+    for (let i = 0; i < warmup + rounds; i++) {
+      for (const [k, v] of variants.entries()) {
+        const t0 = performance.now();
+        await v.run();
+        if (i >= warmup) times[k]?.push(performance.now() - t0);
+      }
+    }
+  } finally {
+    await runner.close();
+  }
+  return variants.map((v, k) => stat(v.name, times[k] ?? []));
+}
+
+/** `sandboxes.create` (waits until the node reports the sandbox ready), then destroy, N times. */
+export async function createLatency(s: Stack, runs: number): Promise<Stat> {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const t0 = performance.now();
+    const sb = await s.call<{ id: string; state: string }>('sandboxes.create', {
+      preset: 'agent-safe',
+    });
+    const ms = performance.now() - t0;
+    if (sb.state !== 'ready') throw new Error(`sandbox ${sb.id} is ${sb.state}`);
+    if (i >= 2) times.push(ms);
+    await s.call('sandboxes.destroy', { sandboxId: sb.id });
+  }
+  return stat('sandboxes.create (new empty codebase each)', times);
+}

@@ -1,0 +1,119 @@
+import type { ExecOutcome, ExecRecord, ExecResult as WireResult } from '@cordon/protocol';
+import { TimeoutError, cordonError, toCordonError } from './errors.ts';
+import { outputEvents, type ExecEvent, type OutputStreamOptions } from './output-stream.ts';
+import type { Transport } from './transport.ts';
+import type { CommitSummary, DenialSummary, ExecResult } from './types.ts';
+
+/** How long one execs.wait call blocks on the gateway before the client asks again. */
+const WAIT_SLICE_MS = 60_000;
+
+function denialsOf(r: WireResult | null): DenialSummary {
+  const d = (r as { denials?: Partial<DenialSummary> } | null)?.denials;
+  return { count: d?.count ?? 0, sample: d?.sample ?? [] };
+}
+
+function commitOf(r: WireResult | null): CommitSummary | null {
+  const c = r?.commit as Partial<CommitSummary> | null | undefined;
+  return c ? ({ error: null, ...c } as CommitSummary) : null;
+}
+
+/** The public result of an exec from the gateway's outcome. Throws for `failed`. */
+export function resultOf(execId: string, outcome: ExecOutcome): ExecResult {
+  if (outcome.status === 'failed') {
+    const e = outcome.error ?? { code: 'INTERNAL' as const, message: `exec ${execId} failed` };
+    throw cordonError(e.code, e.message);
+  }
+  const r = outcome.result;
+  return {
+    execId,
+    exitCode: r?.exitCode ?? null,
+    signal: r?.signal ?? null,
+    timedOut: r?.timedOut ?? false,
+    oomKilled: r?.oomKilled ?? false,
+    canceled: outcome.status === 'canceled' || (r?.canceled ?? false),
+    durationMs: r?.durationMs ?? 0,
+    stdoutBytes: r?.stdoutBytes ?? 0,
+    stderrBytes: r?.stderrBytes ?? 0,
+    truncated: r?.truncated ?? false,
+    commit: commitOf(r),
+    denials: denialsOf(r),
+  };
+}
+
+function outcomeOfRecord(rec: ExecRecord): ExecOutcome {
+  const status = rec.status === 'queued' || rec.status === 'running' ? 'failed' : rec.status;
+  return { status, result: rec.result, error: rec.error };
+}
+
+/** Blocks until the exec ends (asking the gateway in slices) and returns its record. */
+export async function waitForExecRecord(transport: Transport, execId: string): Promise<ExecRecord> {
+  for (;;) {
+    try {
+      return await transport.trpc.execs.wait.query({ execId, waitMs: WAIT_SLICE_MS });
+    } catch (err) {
+      const e = toCordonError(err, transport.endpoints.origin);
+      // TIMEOUT here is the wait slice running out, not the command: ask again.
+      if (e instanceof TimeoutError) continue;
+      throw e;
+    }
+  }
+}
+
+/** Blocks until the exec ends and returns its result; rejects when Cordon could not finish it. */
+export async function waitForExec(transport: Transport, execId: string): Promise<ExecResult> {
+  return resultOf(execId, outcomeOfRecord(await waitForExecRecord(transport, execId)));
+}
+
+/**
+ * A running command: iterate it for live output (each iteration replays from the start and
+ * resumes transparently after reconnects), await `result` for how it ended, `cancel()` to stop it.
+ */
+export class ExecHandle implements AsyncIterable<ExecEvent> {
+  /** The exec's id, once the gateway accepted it. Rejects if it refused (e.g. bad argv). */
+  readonly id: Promise<string>;
+  readonly #transport: Transport;
+  #result: Promise<ExecResult> | null = null;
+  #ended: ExecOutcome | null = null;
+
+  constructor(transport: Transport, id: Promise<string>) {
+    this.#transport = transport;
+    this.id = id;
+    // The caller may only iterate or only await `result`; never leave the rejection unhandled.
+    id.catch(() => undefined);
+  }
+
+  /** Resolves when the command ended (also without iterating); rejects if Cordon could not run it. */
+  get result(): Promise<ExecResult> {
+    this.#result ??= this.id.then((execId) =>
+      this.#ended ? resultOf(execId, this.#ended) : waitForExec(this.#transport, execId),
+    );
+    return this.#result;
+  }
+
+  /** Output events with options (resume point, backpressure threshold, abort). */
+  async *events(o: OutputStreamOptions = {}): AsyncGenerator<ExecEvent, void, undefined> {
+    const execId = await this.id;
+    yield* outputEvents(
+      this.#transport,
+      execId,
+      (outcome) => {
+        this.#ended = outcome;
+      },
+      o,
+    );
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ExecEvent> {
+    return this.events();
+  }
+
+  /** Stops the command (queued: never runs; running: killed). `result` then has `canceled`. */
+  async cancel(): Promise<void> {
+    const execId = await this.id;
+    try {
+      await this.#transport.trpc.execs.cancel.mutate({ execId });
+    } catch (err) {
+      throw toCordonError(err, this.#transport.endpoints.origin);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { AppRouter } from '@cordon/gateway';
+import {
+  createTRPCClient,
+  createWSClient,
+  getUntypedClient,
+  httpLink,
+  splitLink,
+  wsLink,
+  type TRPCClient,
+  type TRPCUntypedClient,
+} from '@trpc/client';
+import WebSocket from 'ws';
+
+export interface TransportOptions {
+  /** The gateway: `http://host:7420` (with or without the `/trpc` suffix), or `https://…`. */
+  readonly url: string;
+  /** An API token (`cdn_…`); sent as a bearer header over HTTP and in the websocket's connection params. */
+  readonly token: string;
+  /** Delay before the websocket reconnects after it broke. Default: 100 ms doubling to 2 s. */
+  readonly reconnectDelayMs?: (attempt: number) => number;
+  /** Keep an idle websocket open this long before closing it. Default 5 000 ms. */
+  readonly wsIdleCloseMs?: number;
+}
+
+export interface Endpoints {
+  /** Base URL of the gateway without a path, e.g. `http://127.0.0.1:7420`. */
+  readonly origin: string;
+  /** tRPC over HTTP. */
+  readonly httpUrl: string;
+  /** tRPC over websocket. */
+  readonly wsUrl: string;
+}
+
+/** Normalises what a user gives (`host:port`, `http://host:port`, `…/trpc`) into the endpoints. */
+export function endpointsOf(url: string): Endpoints {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    throw new TypeError(`url ${JSON.stringify(url)} is not a URL; give e.g. http://127.0.0.1:7420`);
+  }
+  if (u.protocol === 'ws:') u.protocol = 'http:';
+  if (u.protocol === 'wss:') u.protocol = 'https:';
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new TypeError(`url ${url}: the scheme must be http or https`);
+  }
+  const origin = u.origin;
+  const ws = origin.replace(/^http/, 'ws');
+  return { origin, httpUrl: `${origin}/trpc`, wsUrl: `${ws}/trpc` };
+}
+
+export interface Transport {
+  readonly endpoints: Endpoints;
+  /** Typed client: HTTP for queries and mutations, the websocket for subscriptions. */
+  readonly trpc: TRPCClient<AppRouter>;
+  /** For procedures this client's AppRouter type does not know yet (newer gateways). */
+  readonly untyped: TRPCUntypedClient<AppRouter>;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
+
+/**
+ * One websocket per client, opened lazily on the first subscription and closed when idle, so a
+ * short-lived process (a CLI call) that never subscribes never opens one. On a broken socket the
+ * ws client reconnects and re-subscribes with the last tracked event id (the exec's seq).
+ */
+export function createTransport(o: TransportOptions): Transport {
+  const endpoints = endpointsOf(o.url);
+  const ws = createWSClient({
+    url: endpoints.wsUrl,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    connectionParams: { token: o.token },
+    retryDelayMs: o.reconnectDelayMs ?? defaultDelay,
+    lazy: { enabled: true, closeMs: o.wsIdleCloseMs ?? 5_000 },
+  });
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: ws }),
+        // Not batched: a long execs.wait must not hold back the calls batched with it.
+        false: httpLink({
+          url: endpoints.httpUrl,
+          headers: { authorization: `Bearer ${o.token}` },
+        }),
+      }),
+    ],
+  });
+  return {
+    endpoints,
+    trpc,
+    untyped: getUntypedClient(trpc),
+    token: o.token,
+    async close() {
+      // Bounded: a half-open socket must not hold the caller's shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ws.close(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, 2_000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
