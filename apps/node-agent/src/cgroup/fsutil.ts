@@ -135,3 +135,47 @@ export function checkCgroupName(kind: string, id: string): void {
     );
   }
 }
+
+/**
+ * A small cgroup file kept open and re-read with pread at offset 0: one thread-pool round trip per
+ * read instead of open, fstat, read, read and close. Only for files whose whole content is one
+ * seq_file record (pids.current, memory.oom_control, memory.events): reading at offset 0
+ * regenerates them, and a record is never split across reads while it fits the buffer. Not for
+ * cgroup.procs, whose v1 pid list is cached per open file.
+ */
+export class HeldCgroupFile {
+  readonly #fh: fsp.FileHandle;
+  readonly #buf = Buffer.alloc(4096);
+
+  private constructor(fh: fsp.FileHandle) {
+    this.#fh = fh;
+  }
+
+  /** Null when the file cannot be opened (callers then read it by name). */
+  static async open(file: string): Promise<HeldCgroupFile | null> {
+    try {
+      return new HeldCgroupFile(await fsp.open(file, 'r'));
+    } catch {
+      return null;
+    }
+  }
+
+  async read(): Promise<string> {
+    const { bytesRead } = await this.#fh.read(this.#buf, 0, this.#buf.length, 0);
+    return this.#buf.toString('utf8', 0, bytesRead);
+  }
+
+  async close(): Promise<void> {
+    await this.#fh.close().catch(() => undefined);
+  }
+}
+
+/** Reads through the held file when there is one, else by name (null when unreadable). */
+export async function readHeld(held: HeldCgroupFile | null, file: string): Promise<string | null> {
+  if (held === null) return readOptional(file);
+  try {
+    return await held.read();
+  } catch {
+    return readOptional(file);
+  }
+}

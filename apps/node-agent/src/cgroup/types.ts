@@ -29,6 +29,12 @@ export interface ExecCgroup {
   /** SIGKILLs everything until the cgroup is empty (throws KILL_FAILED if it never empties). */
   killAll(): Promise<void>;
   stats(): Promise<CgroupStats>;
+  /**
+   * End of an exec: SIGKILLs whatever is left until the leaf is empty (as killAll), then returns
+   * the OOM kill count. Already empty (the usual case) costs one read of pids.current and one of
+   * the OOM counter, in parallel.
+   */
+  finish(): Promise<{ readonly oomKills: number }>;
   /** Kills what is left and removes the leaf. Idempotent. */
   remove(): Promise<void>;
 }

@@ -7,9 +7,11 @@ import path from 'node:path';
 import type { V1Controller } from './detect.ts';
 import {
   checkCgroupName,
+  HeldCgroupFile,
   killUntilEmpty,
   mkdirCgroup,
   parseKeyedLines,
+  readHeld,
   readOptional,
   readPids,
   killAndRemove,
@@ -60,11 +62,32 @@ class V1ExecCgroup implements ExecCgroup {
   readonly name: string;
   readonly procsFiles: readonly string[];
   readonly #dirs: V1Dirs;
+  #pidsCurrent: HeldCgroupFile | null = null;
+  #oomControl: HeldCgroupFile | null = null;
 
   constructor(name: string, dirs: V1Dirs) {
     this.name = name;
     this.#dirs = dirs;
     this.procsFiles = dirs.all.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** Opens the files finish() reads, so that reading them at the end of an exec is one pread. */
+  async hold(): Promise<void> {
+    [this.#pidsCurrent, this.#oomControl] = await Promise.all([
+      HeldCgroupFile.open(path.join(this.#dirs.pids, 'pids.current')),
+      HeldCgroupFile.open(path.join(this.#dirs.memory, 'memory.oom_control')),
+    ]);
+  }
+
+  async finish(): Promise<{ readonly oomKills: number }> {
+    const current = await readHeld(this.#pidsCurrent, path.join(this.#dirs.pids, 'pids.current'));
+    // pids.current counts every task charged to the leaf, exiting and unreaped ones included.
+    if (current === null || current.trim() !== '0') await this.killAll();
+    const oom = await readHeld(
+      this.#oomControl,
+      path.join(this.#dirs.memory, 'memory.oom_control'),
+    );
+    return { oomKills: parseKeyedLines(oom).get('oom_kill') ?? 0 };
   }
 
   pids(): Promise<number[]> {
@@ -100,6 +123,8 @@ class V1ExecCgroup implements ExecCgroup {
 
   async remove(): Promise<void> {
     await this.killAll();
+    await Promise.all([this.#pidsCurrent?.close(), this.#oomControl?.close()]);
+    this.#pidsCurrent = this.#oomControl = null;
     for (const d of this.#dirs.all)
       await killAndRemove(d, () => killUntilEmpty(path.join(d, 'cgroup.procs')));
   }
@@ -158,8 +183,10 @@ class V1SandboxCgroup implements SandboxCgroup {
   async createExec(execId: string): Promise<ExecCgroup> {
     checkCgroupName('execId', execId);
     const dirs = dirsFor(this.#mounts, path.join(CORDON_PARENT, this.sandboxId, execId));
-    for (const d of dirs.all) await mkdirCgroup(d);
-    return new V1ExecCgroup(`${this.sandboxId}/${execId}`, dirs);
+    await Promise.all(dirs.all.map((d) => mkdirCgroup(d)));
+    const leaf = new V1ExecCgroup(`${this.sandboxId}/${execId}`, dirs);
+    await leaf.hold();
+    return leaf;
   }
 
   async remove(): Promise<void> {

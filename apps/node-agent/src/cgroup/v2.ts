@@ -8,9 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupError } from './errors.ts';
 import {
   checkCgroupName,
+  HeldCgroupFile,
   killUntilEmpty,
   mkdirCgroup,
   parseKeyedLines,
+  readHeld,
   readOptional,
   readPids,
   killAndRemove,
@@ -32,11 +34,28 @@ class V2ExecCgroup implements ExecCgroup {
   readonly name: string;
   readonly procsFiles: readonly string[];
   readonly #dir: string;
+  #pidsCurrent: HeldCgroupFile | null = null;
+  #memoryEvents: HeldCgroupFile | null = null;
 
   constructor(name: string, dir: string) {
     this.name = name;
     this.#dir = dir;
     this.procsFiles = [path.join(dir, 'cgroup.procs')];
+  }
+
+  /** Opens the files finish() reads, so that reading them at the end of an exec is one pread. */
+  async hold(): Promise<void> {
+    [this.#pidsCurrent, this.#memoryEvents] = await Promise.all([
+      HeldCgroupFile.open(path.join(this.#dir, 'pids.current')),
+      HeldCgroupFile.open(path.join(this.#dir, 'memory.events')),
+    ]);
+  }
+
+  async finish(): Promise<{ readonly oomKills: number }> {
+    const current = await readHeld(this.#pidsCurrent, path.join(this.#dir, 'pids.current'));
+    if (current === null || current.trim() !== '0') await this.killAll();
+    const events = await readHeld(this.#memoryEvents, path.join(this.#dir, 'memory.events'));
+    return { oomKills: parseKeyedLines(events).get('oom_kill') ?? 0 };
   }
 
   pids(): Promise<number[]> {
@@ -80,6 +99,8 @@ class V2ExecCgroup implements ExecCgroup {
   }
 
   async remove(): Promise<void> {
+    await Promise.all([this.#pidsCurrent?.close(), this.#memoryEvents?.close()]);
+    this.#pidsCurrent = this.#memoryEvents = null;
     await killAndRemove(this.#dir, () => this.killAll());
   }
 }
@@ -127,7 +148,9 @@ class V2SandboxCgroup implements SandboxCgroup {
     checkCgroupName('execId', execId);
     const dir = path.join(this.#dir, execId);
     await mkdirCgroup(dir);
-    return new V2ExecCgroup(`${this.sandboxId}/${execId}`, dir);
+    const leaf = new V2ExecCgroup(`${this.sandboxId}/${execId}`, dir);
+    await leaf.hold();
+    return leaf;
   }
 
   async remove(): Promise<void> {

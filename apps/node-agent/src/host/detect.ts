@@ -35,6 +35,7 @@ export type HostProblem =
   | 'BWRAP_MISSING'
   | 'BWRAP_TOO_OLD'
   | 'SETPRIV_MISSING'
+  | 'UNSHARE_MISSING'
   | 'USERNS_UNAVAILABLE'
   | 'CGROUP_UNSUPPORTED'
   | 'CGROUP_NOT_WRITABLE'
@@ -126,6 +127,13 @@ export async function detectHost(opts: DetectHostOptions = {}): Promise<HostRepo
       code: 'SETPRIV_MISSING',
       message:
         'setpriv not found: install util-linux (it drops root to the sandbox uid before bwrap)',
+    });
+  }
+  if (!fs.existsSync(layout.unsharePath ?? '/usr/bin/unshare')) {
+    problems.push({
+      code: 'UNSHARE_MISSING',
+      message:
+        'unshare not found: install util-linux (it gives each exec a pid namespace so no process is left for the host init to reap)',
     });
   }
 

@@ -11,6 +11,12 @@ export type RootEntry =
 export interface RootLayout {
   readonly bwrapPath: string;
   readonly setprivPath: string;
+  /**
+   * util-linux unshare: the runner's wrapper puts bwrap in a pid namespace of its own so nothing
+   * of an exec is ever left for the host's init to reap (see runner/standby.ts). Default
+   * /usr/bin/unshare.
+   */
+  readonly unsharePath?: string;
   /** /usr and the top-level bin/sbin/lib* entries, in bind order. */
   readonly roots: readonly RootEntry[];
   /** Absolute /etc paths bound read-only (with --ro-bind-try: a file vanishing later is not fatal). */
@@ -87,6 +93,7 @@ export function detectRootLayout(root = '/'): RootLayout {
   return {
     bwrapPath: findExecutable('bwrap', root) ?? '/usr/bin/bwrap',
     setprivPath: findExecutable('setpriv', root) ?? '/usr/bin/setpriv',
+    unsharePath: findExecutable('unshare', root) ?? '/usr/bin/unshare',
     roots,
     etc,
   };

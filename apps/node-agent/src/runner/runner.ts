@@ -1,119 +1,98 @@
 // One sandbox's runner: owns the sandbox cgroup (limits) and runs execs in it, each in its own
 // cgroup leaf, with a wall timeout, cancel, OOM reporting and streamed, capped output.
 //
-// Life of an exec: create leaf → spawn wrapper (joins leaf, execs setpriv → bwrap → command) →
-// stream output → on exit, timeout or cancel: terminate the tree → verify through the cgroup that
-// nothing is left → remove the leaf → result.
+// Life of an exec: take the standby wrapper (spawned ahead of time, already in a fresh leaf — see
+// standby.ts) and hand it the argv, or else create a leaf and spawn a wrapper that joins it; the
+// wrapper execs setpriv → bwrap → command → stream output → on exit, timeout or cancel: terminate
+// the tree → verify through the cgroup that nothing is left → remove the leaf → result. Taking the
+// standby starts the next one, so its cgroup join overlaps the running exec.
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
-import type { Writable } from 'node:stream';
 import type { CgroupDriver, ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
 import type { HostCapabilities } from '../host/detect.ts';
-import { OutputMux, type OutputChunk } from '../output/mux.ts';
+import { OutputMux } from '../output/mux.ts';
 import { compileSeccompFilter } from '../seccomp/filter.ts';
-import { validateSpec } from './bwrap-args.ts';
+import { buildBwrapArgs, validateSpec } from './bwrap-args.ts';
 import { RunnerError } from './errors.ts';
-import { spawnSandboxed } from './spawn.ts';
+import { spawnSandboxed, type SandboxSubprocess } from './spawn.ts';
+import { StandbyPool } from './standby-pool.ts';
+import { Standby, STANDBY_SPARED_DEPTH, standbyMessage } from './standby.ts';
 import type { ExecRequest, SandboxSpec } from './spec.ts';
 import { terminateTree } from './terminate.ts';
+import {
+  decodeExit,
+  DEFAULT_KILL_GRACE_MS,
+  type ExecOptions,
+  type ExecResult,
+  type RunningExec,
+} from './exec-types.ts';
 
-export const DEFAULT_KILL_GRACE_MS = 2000;
-
-export interface ExecOptions {
-  /** Wall-clock limit; no timeout when absent. On expiry: SIGTERM, then SIGKILL after the grace. */
-  readonly timeoutMs?: number;
-  /** Time between SIGTERM and SIGKILL on timeout/cancel. Default 2000 ms. */
-  readonly killGraceMs?: number;
-  /** Aborting cancels the exec (same termination as a timeout, reported as `canceled`). */
-  readonly signal?: AbortSignal;
-  /** Output cap for this exec; default the sandbox's limits.outputBytes (64 MiB). */
-  readonly outputBytes?: number;
-  /** Unconsumed output at which the command's pipes are paused. Default 1 MiB. */
-  readonly highWaterBytes?: number;
-  /** 'pipe' exposes `stdin` on the running exec; default 'ignore' (the command reads EOF). */
-  readonly stdin?: 'ignore' | 'pipe';
-}
-
-export interface ExecResult {
-  /** The command's exit code, or null when it was ended by a signal. */
-  readonly exitCode: number | null;
-  /**
-   * The signal that ended the command, else null. bwrap reports a signal death as exit status
-   * 128+N (as a shell does), so a command that itself exits 137 also reads as SIGKILL.
-   */
-  readonly signal: NodeJS.Signals | null;
-  readonly timedOut: boolean;
-  /** A process of this exec was killed by the OOM killer (memory limit). */
-  readonly oomKilled: boolean;
-  readonly canceled: boolean;
-  readonly durationMs: number;
-  readonly stdoutBytes: number;
-  readonly stderrBytes: number;
-  readonly truncated: boolean;
-}
-
-export interface RunningExec extends AsyncIterable<OutputChunk> {
-  readonly execId: string;
-  /** Host pid of the outermost sandbox process (bwrap), for diagnostics. */
-  readonly pid: number | undefined;
-  readonly stdin: Writable | null;
-  /**
-   * Resolves once the command and every process it started are gone and all output was
-   * consumed (iterate the exec, or call drain()). Never rejects for a failing command.
-   */
-  readonly result: Promise<ExecResult>;
-  /** Cancels the exec; idempotent. */
-  cancel(): void;
-  /** Host pids currently in the exec's cgroup (empty once it is over). */
-  pids(): Promise<number[]>;
-  /** Discards the output (for callers that only need the result). */
-  drain(): Promise<void>;
-}
+export {
+  decodeExit,
+  DEFAULT_KILL_GRACE_MS,
+  type ExecOptions,
+  type ExecResult,
+  type RunningExec,
+} from './exec-types.ts';
 
 export interface RunnerContext {
   readonly host: HostCapabilities;
   readonly cgroups: CgroupDriver;
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-
-export function decodeExit(
-  code: number | null,
-  signal: NodeJS.Signals | null,
-): Pick<ExecResult, 'exitCode' | 'signal'> {
-  if (signal !== null) return { exitCode: null, signal };
-  if (code !== null && code > 128) {
-    const name = signalNames.get(code - 128);
-    if (name) return { exitCode: null, signal: name };
-  }
-  return { exitCode: code, signal: null };
+export interface RunnerOptions {
+  /**
+   * Standby wrappers kept per sandbox, each spawned ahead of time into a fresh exec leaf, so an
+   * exec does not wait for the cgroup join (see standby.ts). Default 2 (an exec issued right
+   * after the previous one finds one ready too); 0 disables them. Each is three processes
+   * while it waits (unshare and a bash in the agent's cgroup, a bash in the leaf, counted in the
+   * sandbox's pids limit).
+   */
+  readonly standbys?: number;
 }
+
+export const DEFAULT_STANDBYS = 2;
 
 export class SandboxRunner {
   readonly spec: SandboxSpec;
   readonly #ctx: RunnerContext;
   readonly #cgroup: SandboxCgroup;
   readonly #seccomp: Uint8Array | undefined;
+  readonly #standbys: StandbyPool;
   #seq = 0;
   #closed = false;
+  /** The agent's child of every exec not yet finished, for close(). */
+  readonly #running = new Set<SandboxSubprocess>();
 
   private constructor(
     spec: SandboxSpec,
     ctx: RunnerContext,
     cgroup: SandboxCgroup,
     seccomp: Uint8Array | undefined,
+    standbyTarget: number,
   ) {
     this.spec = spec;
     this.#ctx = ctx;
     this.#cgroup = cgroup;
     this.#seccomp = seccomp;
+    this.#standbys = new StandbyPool({
+      target: standbyTarget,
+      cgroup,
+      nextExecId: () => this.#nextExecId(),
+      spawn: (execId, leaf) => this.#spawnStandby(execId, leaf),
+      idle: () => this.#running.size === 0,
+    });
   }
 
-  /** Validates the spec, checks the workspace, creates the sandbox cgroup with its limits. */
-  static async open(spec: SandboxSpec, ctx: RunnerContext): Promise<SandboxRunner> {
+  /**
+   * Validates the spec, checks the workspace, creates the sandbox cgroup with its limits and
+   * starts the first standby wrapper (in the background).
+   */
+  static async open(
+    spec: SandboxSpec,
+    ctx: RunnerContext,
+    opts: RunnerOptions = {},
+  ): Promise<SandboxRunner> {
     validateSpec(spec);
     let seccomp: Uint8Array | undefined;
     if (spec.strict) seccomp = compileSeccompFilter(ctx.host.seccompArch);
@@ -134,7 +113,24 @@ export class SandboxRunner {
         { cause: err },
       );
     }
-    return new SandboxRunner(spec, ctx, cgroup, seccomp);
+    const standbys = opts.standbys ?? DEFAULT_STANDBYS;
+    if (!Number.isInteger(standbys) || standbys < 0 || standbys > 16)
+      throw new RunnerError(
+        'INVALID_SPEC',
+        `standbys must be an integer in 0..16, got ${standbys}`,
+      );
+    const runner = new SandboxRunner(spec, ctx, cgroup, seccomp, standbys);
+    // Waits for the first standby's spawn, not for its cgroup join.
+    await runner.#standbys.start();
+    return runner;
+  }
+
+  #nextExecId(): string {
+    return `x${++this.#seq}-${randomBytes(3).toString('hex')}`;
+  }
+
+  #spawnStandby(execId: string, leaf: ExecCgroup): Standby {
+    return Standby.spawn(execId, leaf, this.spec, this.#seccomp, this.#ctx.host.layout);
   }
 
   /** The sandbox cgroup, for session code that makes its own leaves. */
@@ -149,33 +145,63 @@ export class SandboxRunner {
   async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<RunningExec> {
     if (this.#closed)
       throw new RunnerError('INVALID_REQUEST', `sandbox ${this.spec.sandboxId} is closed`);
-    const execId = `x${++this.#seq}-${randomBytes(3).toString('hex')}`;
+    const stdinMode = opts.stdin ?? 'ignore';
+    // Builds and validates the argv before anything is spawned or taken (throws RunnerError).
+    const argv = buildBwrapArgs(this.spec, req, this.#ctx.host.layout);
+    let execId: string;
     let leaf: ExecCgroup;
-    try {
-      leaf = await this.#cgroup.createExec(execId);
-    } catch (err) {
-      throw new RunnerError(
-        'CGROUP_FAILED',
-        `cannot create the cgroup of exec ${execId}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    let sub: SandboxSubprocess;
+    const message = standbyMessage(argv, stdinMode);
     const started = performance.now();
-    let sub;
-    try {
-      sub = spawnSandboxed(this.spec, req, {
-        cgroup: leaf,
-        layout: this.#ctx.host.layout,
-        ...(this.#seccomp ? { seccompProgram: this.#seccomp } : {}),
-        stdin: opts.stdin ?? 'ignore',
-      });
-    } catch (err) {
-      await leaf.remove();
-      throw err;
+    // Processes between the agent and the command (see terminate.ts): with the standby chain
+    // unshare → bash → bwrap monitor → bwrap init; with the plain wrapper the monitor and its init.
+    let sparedDepth = STANDBY_SPARED_DEPTH;
+    let standby = message === null ? null : await this.#standbys.take();
+    if (this.#closed) {
+      if (standby) await standby.discard();
+      throw new RunnerError('INVALID_REQUEST', `sandbox ${this.spec.sandboxId} is closed`);
+    }
+    if (standby) {
+      standby.start(message as Buffer, stdinMode);
+      ({ execId, leaf } = standby);
+      sub = standby.subprocess;
+    } else {
+      // No standby (disabled, being made, or gone): the same steps now, the cgroup join then on
+      // this exec's critical path. An argv the standby protocol cannot carry (it uses every
+      // candidate delimiter byte) takes the plain wrapper, which passes it as arguments.
+      execId = this.#nextExecId();
+      try {
+        leaf = await this.#cgroup.createExec(execId);
+      } catch (err) {
+        throw new RunnerError(
+          'CGROUP_FAILED',
+          `cannot create the cgroup of exec ${execId}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      try {
+        if (message === null) {
+          sparedDepth = 1;
+          sub = spawnSandboxed(this.spec, req, {
+            cgroup: leaf,
+            layout: this.#ctx.host.layout,
+            ...(this.#seccomp ? { seccompProgram: this.#seccomp } : {}),
+            stdin: stdinMode,
+          });
+        } else {
+          standby = this.#spawnStandby(execId, leaf);
+          standby.start(message, stdinMode);
+          sub = standby.subprocess;
+        }
+      } catch (err) {
+        await leaf.remove();
+        throw err;
+      }
     }
     const subprocess = sub;
     // Errors surface through the exit status; execa's own promise must not reject unhandled.
     subprocess.catch(() => undefined);
+    this.#running.add(subprocess);
 
     const mux = new OutputMux(
       { stdout: subprocess.stdout, stderr: subprocess.stderr },
@@ -198,7 +224,17 @@ export class SandboxRunner {
     const termination: { promise: Promise<void> | null } = { promise: null };
     const graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     const terminate = (): void => {
-      termination.promise ??= terminateTree(leaf, subprocess.pid, exited, graceMs);
+      termination.promise ??= terminateTree(
+        leaf,
+        subprocess.pid,
+        exited,
+        graceMs,
+        sparedDepth,
+      ).then(() => {
+        // The agent's child last: with the standby chain its death takes the exec's whole pid
+        // namespace along, including a wrapper that had not even joined the leaf yet.
+        subprocess.kill('SIGKILL');
+      });
     };
     const timer =
       opts.timeoutMs === undefined
@@ -221,9 +257,9 @@ export class SandboxRunner {
       opts.signal?.removeEventListener('abort', onAbort);
       // The command is done; whatever it left behind (also holding our pipes open) goes now.
       if (termination.promise) await termination.promise;
-      await leaf.killAll();
-      const stats = await leaf.stats();
-      await mux.ended;
+      // Empties the leaf (normally it already is: see standby.ts), then reads the OOM counter;
+      // the output ends meanwhile.
+      const [stats] = await Promise.all([leaf.finish(), mux.ended]);
       return {
         result: {
           ...decodeExit(exit.code, exit.signal),
@@ -239,13 +275,22 @@ export class SandboxRunner {
       };
     })();
     const result = finished.then((f) => f.result);
+    // The next standby is made once this exec is over: its spawn (synchronous in Node) and its
+    // processes' start-up would otherwise compete with this exec for the event loop and the CPU.
+    // Started before the caller sees the result, so an exec issued right after it waits for this
+    // standby (see above) instead of making its own.
+    const over = (): void => {
+      this.#running.delete(subprocess);
+      this.#standbys.execDone();
+    };
+    void finished.then(over, over);
     const settled = finished.then((f) => f.cleanup).catch(() => leaf.remove());
     void settled.catch(() => undefined);
 
     return {
       execId,
       pid: subprocess.pid,
-      stdin: subprocess.stdin,
+      stdin: stdinMode === 'pipe' ? subprocess.stdin : null,
       result,
       cancel: onAbort,
       pids: () => leaf.pids(),
@@ -257,6 +302,10 @@ export class SandboxRunner {
   /** Kills every process of the sandbox and removes its cgroups. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#standbys.close();
+    // Each exec's own chain first: killing the agent's child ends its whole pid namespace, even a
+    // wrapper that has not joined its leaf yet (it would otherwise fail to join and exit 125).
+    for (const sub of this.#running) sub.kill('SIGKILL');
     // Authoritative: kills every exec's processes and removes every leaf. Execs still being
     // consumed resolve their results as their output drains.
     await this.#cgroup.remove();

@@ -24,13 +24,15 @@ export const WRAPPER_FLAGS = ['--norc', '-p', '-c'] as const;
  * Descriptors the node agent inherited without close-on-exec (from whatever started it) would
  * otherwise reach the sandbox, and an open descriptor grants access whatever the uid. The wrapper
  * closes every descriptor from 10 up; 0-9 are stdio, payloads and the session's channels, all
- * set up by us. The names come from /proc, so they are digits only.
+ * set up by us. The names come from /proc, so they are digits only. /proc/self, not /proc/$$: in a
+ * pid namespace (the standby wrapper) $$ is not the host pid the mounted /proc knows.
  */
-const CLOSE_INHERITED =
-  'for f in /proc/$$/fd/*; do f=${f##*/}; if [ "$f" -ge 10 ]; then eval "exec $f>&-"; fi; done; ';
+export const CLOSE_INHERITED =
+  'for f in /proc/self/fd/*; do f=${f##*/}; if [ "$f" -ge 10 ]; then eval "exec $f>&-"; fi; done; ';
 
-const JOIN_CGROUPS =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
+/** `echo 0`: the writing process itself, whatever pid namespace it is in (echo is a builtin). */
+export const JOIN_CGROUPS =
+  'while [ "$1" != -- ]; do echo 0 > "$1" || { echo "cordon: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
 
 /** The wrapper reads "<procs files…> -- <argv…>"; `$0` names it in ps and error messages. */
 export const JOIN_SCRIPT = CLOSE_INHERITED + JOIN_CGROUPS + 'exec "$@"';
@@ -95,7 +97,7 @@ export interface SpawnSandboxedOptions {
   readonly stdin?: 'ignore' | 'pipe';
 }
 
-type SandboxStdio = ['ignore' | 'pipe', 'pipe', 'pipe', ...('ignore' | Uint8Array)[]];
+type SandboxStdio = ['ignore' | 'pipe', 'pipe', 'pipe', ...('ignore' | 'pipe' | Uint8Array)[]];
 
 interface SandboxExecaOptions {
   readonly stdio: SandboxStdio;
@@ -109,6 +111,42 @@ interface SandboxExecaOptions {
 export type SandboxSubprocess = ResultPromise<SandboxExecaOptions>;
 
 /**
+ * The wrapper's environment. The wrapper, setpriv and bwrap need nothing of the agent's; bwrap
+ * --clearenv sets the sandbox's own. LC_ALL=C makes bash count bytes, not characters (the
+ * standby wrapper reads its argv by length).
+ */
+export const WRAPPER_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  LC_ALL: 'C',
+});
+
+/**
+ * execa options for a sandbox wrapper: stdin, stdout and stderr pipes, then the payload fds
+ * (passwd, group, seccomp — see SANDBOX_FDS), then `extra` (e.g. the standby's control socket).
+ */
+export function sandboxExecaOptions(
+  spec: SandboxSpec,
+  seccompProgram: Uint8Array | undefined,
+  stdin: 'ignore' | 'pipe',
+  extra: readonly ('ignore' | 'pipe')[] = [],
+): SandboxExecaOptions {
+  const seccomp = spec.strict ? (seccompProgram ?? compileSeccompFilter()) : null;
+  const payloads = sandboxFdPayloads(spec, seccomp);
+  const fds: ('ignore' | 'pipe' | Uint8Array)[] = [];
+  const lastPayloadFd = Math.max(...Object.values(SANDBOX_FDS));
+  for (let fd = 3; fd <= lastPayloadFd; fd++) fds.push(payloads.get(fd) ?? 'ignore');
+  if (extra.length === 0) while (fds.at(-1) === 'ignore') fds.pop();
+  return {
+    stdio: [stdin, 'pipe', 'pipe', ...fds, ...extra],
+    buffer: false,
+    reject: false,
+    extendEnv: false,
+    env: { ...WRAPPER_ENV },
+    stripFinalNewline: false,
+  };
+}
+
+/**
  * Starts `req.argv` in the sandbox and returns the execa subprocess (stdout/stderr are unread
  * pipes: reading them is the caller's job, and not reading them stalls the command — that is the
  * backpressure). Never throws for a failing command; awaiting the result gives its exit status.
@@ -119,21 +157,7 @@ export function spawnSandboxed(
   opts: SpawnSandboxedOptions,
 ): SandboxSubprocess {
   const sandboxArgv = buildBwrapArgs(spec, req, opts.layout);
-  const seccomp = spec.strict ? (opts.seccompProgram ?? compileSeccompFilter()) : null;
-  const payloads = sandboxFdPayloads(spec, seccomp);
-  const extra: ('ignore' | Uint8Array)[] = [];
-  const maxFd = Math.max(...payloads.keys());
-  for (let fd = 3; fd <= maxFd; fd++) extra.push(payloads.get(fd) ?? 'ignore');
-  const options: SandboxExecaOptions = {
-    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...extra],
-    buffer: false,
-    reject: false,
-    // The wrapper, setpriv and bwrap need no environment of the agent; bwrap --clearenv sets the
-    // sandbox's own.
-    extendEnv: false,
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    stripFinalNewline: false,
-  };
+  const options = sandboxExecaOptions(spec, opts.seccompProgram, opts.stdin ?? 'ignore');
   const [file, ...args] = wrapperArgv(opts.cgroup.procsFiles, sandboxArgv);
   return execa(file as string, args, options);
 }

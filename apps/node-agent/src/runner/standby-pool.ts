@@ -1,0 +1,108 @@
+// A sandbox's standby wrappers (standby.ts): made one at a time in the background, taken oldest
+// first (the most likely to have joined its leaf), refilled at moments that keep the making off the
+// execs' path.
+import type { ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
+import type { Standby } from './standby.ts';
+
+/** How long a sandbox must have had no exec running before a standby is made in the background. */
+export const REFILL_IDLE_MS = 25;
+
+export interface StandbyPoolOptions {
+  /** Standbys to keep ready (0: none are made). */
+  readonly target: number;
+  readonly cgroup: SandboxCgroup;
+  /** A fresh exec id (names the standby's leaf). */
+  readonly nextExecId: () => string;
+  readonly spawn: (execId: string, leaf: ExecCgroup) => Standby;
+  /** Whether no exec of the sandbox is running. */
+  readonly idle: () => boolean;
+}
+
+export class StandbyPool {
+  readonly #opts: StandbyPoolOptions;
+  /** Ready standbys, oldest first. */
+  readonly #ready: Standby[] = [];
+  #making: Promise<void> | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(opts: StandbyPoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** Starts filling; resolves once the first standby is spawned (not joined). */
+  async start(): Promise<void> {
+    this.#fill();
+    await this.#making;
+  }
+
+  /**
+   * The oldest usable standby (it is then the caller's), or null. With none ready but one being
+   * made, waits for it: never slower than spawning one now (same steps, begun earlier). Taking the
+   * last one starts the next at once, so a run of execs does not wait for joins (it competes with
+   * the taker for the CPU).
+   */
+  async take(): Promise<Standby | null> {
+    if (this.#ready.length === 0 && this.#making) await this.#making;
+    let taken: Standby | null = null;
+    for (let s = this.#ready.shift(); s; s = this.#ready.shift()) {
+      if (s.usable) {
+        taken = s;
+        break;
+      }
+      void s.discard().catch(() => undefined);
+    }
+    if (taken && this.#ready.length === 0) this.#fill();
+    return taken;
+  }
+
+  /**
+   * After an exec: with no standby left, the next exec would wait for one, so it is made now;
+   * otherwise once no exec has run for REFILL_IDLE_MS, so that making it (a synchronous spawn in
+   * Node, three process start-ups) does not slow an exec issued right after.
+   */
+  execDone(): void {
+    if (this.#ready.length === 0) {
+      this.#fill();
+      return;
+    }
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      // A running exec calls execDone again when it is over.
+      if (this.#opts.idle()) this.#fill();
+    }, REFILL_IDLE_MS);
+    this.#idleTimer.unref();
+  }
+
+  /** Stops making standbys and discards the ready ones (their leaves are removed). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    await this.#making;
+    await Promise.all(this.#ready.splice(0).map((s) => s.discard().catch(() => undefined)));
+  }
+
+  /** Makes standbys in the background, one at a time, up to the target. */
+  #fill(): void {
+    if (this.#closed || this.#making || this.#ready.length >= this.#opts.target) return;
+    let made = false;
+    this.#making = (async () => {
+      const execId = this.#opts.nextExecId();
+      const leaf = await this.#opts.cgroup.createExec(execId);
+      if (this.#closed) {
+        await leaf.remove();
+        return;
+      }
+      this.#ready.push(this.#opts.spawn(execId, leaf));
+      made = true;
+    })()
+      // A failed attempt leaves no standby; execs then spawn their wrapper themselves and report a
+      // cgroup problem as theirs.
+      .catch(() => undefined)
+      .finally(() => {
+        this.#making = null;
+        if (made) this.#fill();
+      });
+  }
+}
