@@ -4,6 +4,10 @@
 #     UTIME_NOW/UTIME_OMIT; fixed.
 #   - mount option `cordon_native_io`: read/flush/fsync served on the FUSE thread (pread on the
 #     handle's fd) instead of a round trip to the single JavaScript thread.
+#   - mount option `cordon_attr_cache` (patch level 2): getattr and open-for-read of paths whose
+#     decision JavaScript cached are served on the FUSE threads; readdir takes one packed Buffer;
+#     unmount reaps libfuse's auto_unmount `fusermount` watchdog.
+# Patches fuse-native.c and index.js; pristine copies are kept beside them as *.orig.
 # Idempotent: re-running it when the source is patched and the build is current does nothing.
 # Called from scripts/setup.sh after `npm ci` (which restores the pristine package).
 set -euo pipefail
@@ -18,25 +22,31 @@ if [ "$version" != "2.2.6" ]; then
   exit 1
 fi
 
-src="$pkg/fuse-native.c"
+# The patched files; each keeps a pristine copy beside it (<file>.orig) to re-patch from.
+files=(fuse-native.c index.js)
 stamp="$pkg/build/Release/.cordon-patch-stamp"
 want="$(sha256sum "$patch_file" | cut -d' ' -f1) $(node -v)"
 current=no
 [ -f "$pkg/build/Release/fuse.node" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && current=yes
+for f in "${files[@]}"; do
+  grep -q 'CORDON PATCH' "$pkg/$f" || current=no
+done
 
-if ! grep -q 'CORDON PATCH' "$src"; then
-  cp "$src" "$src.orig"
+if [ "$current" = yes ]; then
+  echo "patch-fuse-native: source already patched"
+else
+  for f in "${files[@]}"; do
+    if [ ! -f "$pkg/$f.orig" ]; then
+      if grep -q 'CORDON PATCH' "$pkg/$f"; then
+        echo "patch-fuse-native: $pkg/$f is patched but $f.orig is missing; run npm ci" >&2
+        exit 1
+      fi
+      cp "$pkg/$f" "$pkg/$f.orig"
+    fi
+    cp "$pkg/$f.orig" "$pkg/$f"
+  done
   echo "patch-fuse-native: applying $(basename "$patch_file")"
   patch --forward --batch -p1 -d "$pkg" < "$patch_file"
-  current=no
-elif [ "$current" = no ]; then
-  # Patched by another version of the patch: start again from the pristine copy.
-  [ -f "$src.orig" ] || { echo "patch-fuse-native: $src is patched but $src.orig is missing; run npm ci" >&2; exit 1; }
-  cp "$src.orig" "$src"
-  echo "patch-fuse-native: re-applying $(basename "$patch_file")"
-  patch --forward --batch -p1 -d "$pkg" < "$patch_file"
-else
-  echo "patch-fuse-native: source already patched"
 fi
 
 if [ "$current" = yes ]; then

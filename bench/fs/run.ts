@@ -1,6 +1,9 @@
 // Filesystem benchmark: native directory, bindfs, fuse-overlayfs and Cordon's mount (read-level and
-// write-level policy) over the same files. Needs root (mounts, drop_caches). Prints a markdown table.
-//   node bench/fs/run.ts [--out file.md]
+// write-level policy) over the same files. Needs root (mounts, drop_caches). Prints a markdown table
+// of medians over --rounds rounds (default 3); every round measures every target in turn, so a
+// busy neighbour on a shared machine slows all targets alike, and ratios to bindfs are taken per
+// round before their median is reported.
+//   node bench/fs/run.ts [--rounds N] [--out file.md]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,50 +94,48 @@ function fuseCmd(name: string, cmd: (mnt: string) => string[]): Target {
   };
 }
 
-interface Row {
-  name: string;
-  results: Record<string, string>;
-}
+/** One round's timings of one target, in ms: `<op> cold`, `<op> warm`, `create 1k`. */
+type Timings = Record<string, number>;
 
-function measure(t: Target): Row {
-  const r: Record<string, string> = {};
+const OPS = ['read 256 MB', 'find 10k', 'cat 10k', 'git status'] as const;
+
+function measure(t: Target): Timings {
+  const r: Timings = {};
   const repo = path.join(t.dir, 'repo');
-  const ops: [string, () => number, (ms: number) => string][] = [
-    [
-      'read 256 MB',
-      () => sh(`cat ${t.dir}/big.bin > /dev/null`),
-      (ms) => `${Math.round((BIG_MB / ms) * 1000)} MB/s`,
-    ],
-    [
-      'find 10k',
-      () => sh(`find ${repo} -path '*/.git' -prune -o -type f -print | wc -l`),
-      (ms) => `${ms.toFixed(0)} ms`,
-    ],
-    [
-      'cat 10k',
-      () => sh(`find ${repo} -path '*/.git' -prune -o -type f -print0 | xargs -0 cat > /dev/null`),
-      (ms) => `${ms.toFixed(0)} ms`,
-    ],
-    [
-      'git status',
-      () => sh('git -c safe.directory=* status --porcelain > /dev/null', repo),
-      (ms) => `${ms.toFixed(0)} ms`,
-    ],
-  ];
-  for (const [label, run, fmt] of ops) {
+  const runs: Record<(typeof OPS)[number], () => number> = {
+    'read 256 MB': () => sh(`cat ${t.dir}/big.bin > /dev/null`),
+    'find 10k': () => sh(`find ${repo} -path '*/.git' -prune -o -type f -print | wc -l`),
+    'cat 10k': () =>
+      sh(`find ${repo} -path '*/.git' -prune -o -type f -print0 | xargs -0 cat > /dev/null`),
+    'git status': () => sh('git -c safe.directory=* status --porcelain > /dev/null', repo),
+  };
+  for (const op of OPS) {
     dropCaches();
-    const cold = run();
-    const warm = Math.min(run(), run());
-    r[label] = `${fmt(cold)} / ${fmt(warm)}`;
+    r[`${op} cold`] = runs[op]();
+    // Warm: the median of the next three runs.
+    r[`${op} warm`] = median([runs[op](), runs[op](), runs[op]()]);
   }
   if (t.canWrite) {
-    const dir = path.join(t.dir, `created-${Date.now()}`);
-    r['create 1k'] =
-      `${sh(`mkdir ${dir} && cd ${dir} && for i in $(seq 1000); do : > f$i; done`).toFixed(0)} ms`;
-  } else {
-    r['create 1k'] = 'n/a (read-only)';
+    const dir = path.join(t.dir, `created-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    r['create 1k'] = sh(`mkdir ${dir} && cd ${dir} && for i in $(seq 1000); do : > f$i; done`);
   }
-  return { name: t.name, results: r };
+  return r;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmt(key: string, ms: number | undefined): string {
+  if (ms === undefined) return 'n/a';
+  if (key.startsWith('read 256 MB')) return `${Math.round((BIG_MB / ms) * 1000)} MB/s`;
+  return `${ms.toFixed(0)} ms`;
+}
+
+function load(): string {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 async function main(): Promise<void> {
@@ -142,9 +143,11 @@ async function main(): Promise<void> {
     throw new Error('run as root: the benchmark mounts filesystems and drops caches');
   const outIdx = process.argv.indexOf('--out');
   const out = outIdx > 0 ? process.argv[outIdx + 1] : undefined;
+  const roundsIdx = process.argv.indexOf('--rounds');
+  const rounds = roundsIdx > 0 ? Number(process.argv[roundsIdx + 1]) : 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive integer');
   console.error(`data in ${base} …`);
   makeData();
-  const rows: Row[] = [];
   const targets: (() => Promise<Target>)[] = [
     () =>
       Promise.resolve({ name: 'native', dir: src, canWrite: true, stop: () => Promise.resolve() }),
@@ -173,24 +176,60 @@ async function main(): Promise<void> {
     () => cordon('cordon (read policy)', 'read'),
     () => cordon('cordon (write policy)', 'write'),
   ];
+  const mounted: Target[] = [];
+  const timings = new Map<string, Timings[]>();
+  const loads: string[] = [load()];
   try {
-    for (const make of targets) {
-      const t = await make();
-      try {
-        console.error(`measuring ${t.name} …`);
-        rows.push(measure(t));
-      } finally {
-        await t.stop();
+    for (const make of targets) mounted.push(await make());
+    for (let round = 1; round <= rounds; round++) {
+      for (const t of mounted) {
+        console.error(`round ${round}/${rounds}: ${t.name} (load ${load()}) …`);
+        const list = timings.get(t.name) ?? [];
+        list.push(measure(t));
+        timings.set(t.name, list);
       }
+      loads.push(load());
     }
   } finally {
+    for (const t of mounted) await t.stop();
     fs.rmSync(base, { recursive: true, force: true });
   }
-  const cols = ['read 256 MB', 'find 10k', 'cat 10k', 'git status', 'create 1k'];
+  const keys = [...OPS.flatMap((op) => [`${op} cold`, `${op} warm`]), 'create 1k'];
+  const med = (name: string, key: string): number | undefined => {
+    const xs = (timings.get(name) ?? []).map((r) => r[key]).filter((x) => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  // Per-round ratio to bindfs (time / bindfs time), then the median over rounds.
+  const ratio = (name: string, key: string): string => {
+    const mine = timings.get(name) ?? [];
+    const peer = timings.get('bindfs') ?? [];
+    const xs = mine.flatMap((r, i) => {
+      const a = r[key];
+      const b = peer[i]?.[key];
+      return a !== undefined && b !== undefined ? [a / b] : [];
+    });
+    return xs.length ? `${median(xs).toFixed(2)}×` : 'n/a';
+  };
+  const cols = [...OPS, 'create 1k'];
+  const cell = (name: string, c: string): string =>
+    c === 'create 1k'
+      ? fmt(c, med(name, c))
+      : `${fmt(c, med(name, `${c} cold`))} / ${fmt(c, med(name, `${c} warm`))}`;
+  const names = [...timings.keys()];
   const lines = [
     `| target | ${cols.map((c) => (c === 'create 1k' ? c : `${c} cold / warm`)).join(' | ')} |`,
     `|---|${cols.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.name} | ${cols.map((c) => row.results[c] ?? '').join(' | ')} |`),
+    ...names.map((n) => `| ${n} | ${cols.map((c) => cell(n, c)).join(' | ')} |`),
+    '',
+    `Time ratios to bindfs (median of per-round ratios; below 1 is faster), ${rounds} rounds:`,
+    '',
+    `| target | ${keys.join(' | ')} |`,
+    `|---|${keys.map(() => '---').join('|')}|`,
+    ...names
+      .filter((n) => n !== 'bindfs')
+      .map((n) => `| ${n} | ${keys.map((k) => ratio(n, k)).join(' | ')} |`),
+    '',
+    `Load average (1/5/15 min) at start and after each round: ${loads.join('; ')}`,
   ];
   const table = lines.join('\n') + '\n';
   process.stdout.write(table);

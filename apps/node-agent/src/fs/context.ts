@@ -1,8 +1,10 @@
 // Per-mount state the FUSE handlers share. One context per mounted sandbox; nothing global.
 import type { Level, Policy } from '@cordon/policy';
+import type { NativeAttrCache } from './attr-cache.ts';
 import type { DenialEvent } from './audit.ts';
 import type { FileRec } from './delta-index.ts';
 import type { Layers, Owner } from './layers.ts';
+import type { Listings } from './listings.ts';
 
 export interface Handle {
   readonly fd: number;
@@ -20,9 +22,22 @@ export interface FsContext {
   layers: Layers;
   /** Who every entry appears to belong to inside the sandbox. */
   readonly owner: Owner;
+  /**
+   * Writable handles (and, without native I/O, every handle). With native I/O a read-only handle
+   * is not tracked: the patched addon reads from and closes its descriptor itself.
+   */
   readonly handles: Map<number, Handle>;
+  /** Read-only handles are served and released natively (tuning.nativeIo). */
+  readonly nativeIo: boolean;
+  /** The native getattr cache of the current mount, if enabled and mounted. */
+  attrCache: NativeAttrCache | null;
+  /** readdir answers kept between calls. */
+  readonly listings: Listings;
   readonly onDenial: (event: DenialEvent) => void;
 }
+
+/** Marks a descriptor returned by open as untracked: the addon releases it (patch level 2). */
+export const UNTRACKED_FD = 0x40000000;
 
 export function denial(
   ctx: FsContext,

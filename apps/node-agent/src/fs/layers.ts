@@ -82,6 +82,14 @@ export class Layers {
     return fs.lstatSync(this.lowerAbs(p), { throwIfNoEntry: false }) ?? null;
   }
 
+  /** The real directories list(dir) reads, in order (see Listings). */
+  listingSources(dir: string): string[] {
+    const out: string[] = [];
+    if (dir === '/' || this.index.entries.get(dir) === 'dir') out.push(this.upperAbs(dir));
+    if (!this.index.opaque.has(dir) && !this.index.lowerHidden(dir)) out.push(this.lowerAbs(dir));
+    return out;
+  }
+
   /** Every entry of the merged directory, including ones the policy hides. */
   list(dir: string): MergedEntry[] {
     const out = new Map<string, MergedEntry>();

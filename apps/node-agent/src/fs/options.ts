@@ -11,8 +11,16 @@ export interface FsTuning {
   readonly maxReadBytes: number;
   /** Kernel readahead window in bytes. Default 1 MiB. */
   readonly maxReadaheadBytes: number;
-  /** Serve read/flush/fsync on the FUSE threads (patched fuse-native). Default true. */
+  /**
+   * Serve read/flush/fsync, and release of read-only handles, on the FUSE threads (patched
+   * fuse-native). Default true.
+   */
   readonly nativeIo: boolean;
+  /**
+   * Answer getattr on the FUSE threads for paths whose resolution JavaScript has cached (patched
+   * fuse-native, see attr-cache.ts). Default true.
+   */
+  readonly nativeAttrCache: boolean;
 }
 
 export const DEFAULT_TUNING: FsTuning = Object.freeze({
@@ -22,6 +30,7 @@ export const DEFAULT_TUNING: FsTuning = Object.freeze({
   maxReadBytes: 131072,
   maxReadaheadBytes: 1048576,
   nativeIo: true,
+  nativeAttrCache: true,
 });
 
 /**
@@ -51,5 +60,6 @@ export function buildFuseOptions(fsName: string, tuning: FsTuning): string {
     `negative_timeout=${tuning.negativeTimeoutSec}`,
   ];
   if (tuning.nativeIo) opts.push('cordon_native_io');
+  if (tuning.nativeAttrCache) opts.push('cordon_attr_cache');
   return '-o' + opts.join(',');
 }

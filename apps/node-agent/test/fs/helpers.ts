@@ -125,6 +125,11 @@ def run(op, a):
         with open(a[0], 'rb') as f: mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
         return 'OK'
     if op == 'exists': return 'OK' if os.path.exists(a[0]) else 'ABSENT'
+    if op == 'ino': return os.lstat(a[0]).st_ino
+    if op == 'size': return os.lstat(a[0]).st_size
+    if op == 'put':
+        with open(a[0], 'w') as f: f.write(a[1])
+        return 'OK'
     raise Exception('unknown op ' + op)
 out = []
 for op, *a in json.load(sys.stdin):

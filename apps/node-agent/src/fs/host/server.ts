@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import type { Policy } from '@cordon/policy';
 import { deltaPaths } from '../../delta/layout.ts';
+import { invalidationFor, NativeAttrCache } from '../attr-cache.ts';
 import { readSeen, scanDelta } from '../../delta/scan.ts';
 import type { DenialEvent } from '../audit.ts';
 import type { FsContext } from '../context.ts';
 import { DeltaIndex } from '../delta-index.ts';
 import { FsError } from '../errors.ts';
 import { Layers, type Owner } from '../layers.ts';
+import { Listings } from '../listings.ts';
 import { fileOps } from '../ops/files.ts';
 import { metaOps } from '../ops/meta.ts';
 import { treeOps } from '../ops/tree.ts';
@@ -48,25 +50,38 @@ export class FsServer {
       layers,
       owner: config.owner,
       handles: new Map(),
+      nativeIo: config.tuning.nativeIo,
+      attrCache: null,
+      listings: new Listings(),
       onDenial,
     };
     return new FsServer(config, ctx);
   }
 
-  /** While paused (a commit is reading the delta), requests wait instead of touching it. */
+  /**
+   * While paused (a commit is reading the delta), requests wait instead of touching it. Every
+   * operation that may change the delta first makes the native cache forget what it can
+   * re-resolve, so no answer given after it comes from a resolution decided before it.
+   */
   #gate(ops: Record<string, AnyFn>): Record<string, AnyFn> {
     const gated: Record<string, AnyFn> = {};
     for (const [name, fn] of Object.entries(ops)) {
+      const run = (...args: never[]): void => {
+        const inv = invalidationFor(name, args);
+        this.#ctx.attrCache?.forget(inv);
+        this.#ctx.listings.forget(inv);
+        fn(...args);
+      };
       gated[name] = (...args: never[]) => {
-        if (this.#paused) this.#queue.push(() => fn(...args));
-        else fn(...args);
+        if (this.#paused) this.#queue.push(() => run(...args));
+        else run(...args);
       };
     }
     return gated;
   }
 
   async mount(): Promise<void> {
-    const Fuse = loadFuse();
+    const { Fuse, binding } = loadFuse();
     const fuse = new Fuse(this.#config.mountPoint, this.#ops, {
       // No 15 s per-operation timeout: a slow copy-up must not turn into ETIMEDOUT.
       timeout: false,
@@ -90,6 +105,9 @@ export class FsServer {
       );
     });
     this.#fuse = fuse;
+    if (this.#config.tuning.nativeAttrCache && fuse._thread) {
+      this.#ctx.attrCache = new NativeAttrCache(binding, fuse._thread, this.#config.owner);
+    }
   }
 
   async unmount(): Promise<void> {
@@ -99,6 +117,9 @@ export class FsServer {
     await new Promise<void>((resolve, reject) => {
       fuse.unmount((err) => (err ? reject(err) : resolve()));
     });
+    // The addon freed the cache with the mount. Kept if the unmount failed: the mount may still
+    // serve, and must still be told what to forget.
+    this.#ctx.attrCache = null;
   }
 
   /**
@@ -123,6 +144,8 @@ export class FsServer {
 
   quiesce(): { openHandles: number } {
     this.#paused = true;
+    // The committer is about to move the delta: getattr must wait in the queue like the rest.
+    this.#ctx.attrCache?.bump();
     return { openHandles: this.#ctx.handles.size };
   }
 
@@ -135,6 +158,8 @@ export class FsServer {
 
   /** After the committer cleared the delta: forget it, re-read it from disk, carry on. */
   async resetDelta(): Promise<void> {
+    this.#ctx.attrCache?.bump();
+    this.#ctx.listings.clear();
     for (const h of this.#ctx.handles.values()) h.stale = true;
     this.#ctx.layers.seen.reset();
     this.#ctx.layers = await openLayers(this.#config);

@@ -1,6 +1,7 @@
 // Shared pieces of the FUSE handlers: the stat shape fuse-native expects and error answering.
 import type fs from 'node:fs';
 import type { Level } from '@cordon/policy';
+import { cacheFlags } from '../attr-cache.ts';
 import type { FsContext } from '../context.ts';
 import { Errno, errnoOf } from '../errno.ts';
 
@@ -48,6 +49,16 @@ export function fuseStat(ctx: FsContext, st: fs.Stats, level: Level): FuseStat {
     mtime: Math.floor(st.mtimeMs),
     ctime: Math.floor(st.ctimeMs),
   };
+}
+
+/**
+ * `p` (write level) was just created or copied up in the delta: tell the native cache, so the
+ * lookup libfuse makes right after create/mkdir/symlink, and later stats, skip JavaScript. Safe
+ * to call after the operation: its invalidation ran before it, and nothing else ran in between.
+ */
+export function rememberWritten(ctx: FsContext, p: string): void {
+  const flags = cacheFlags(p, 'write', false, true);
+  if (ctx.attrCache && flags !== null) ctx.attrCache.set(p, ctx.layers.upperAbs(p), flags);
 }
 
 /** Runs a handler body and answers the kernel: its result on success, the errno on failure. */

@@ -3,10 +3,11 @@
 // and fsync on the FUSE threads; these JavaScript versions run only without native I/O.
 import fs from 'node:fs';
 import { requireCreate, requireOn } from '../access.ts';
-import type { FsContext, Handle } from '../context.ts';
+import { cacheFlags } from '../attr-cache.ts';
+import { UNTRACKED_FD, type FsContext, type Handle } from '../context.ts';
 import { E, Errno } from '../errno.ts';
 import { parentOf } from '../paths.ts';
-import { answer, answerCount, type Cb } from './common.ts';
+import { answer, answerCount, rememberWritten, type Cb } from './common.ts';
 import { lookup } from './meta.ts';
 
 const { O_RDONLY, O_RDWR, O_TRUNC, O_CREAT, O_EXCL } = fs.constants;
@@ -27,6 +28,7 @@ function openForWrite(ctx: FsContext, p: string, truncate: boolean): Handle {
   if (truncate && rec) layers.index.resize(rec, 0);
   const h: Handle = { fd, path: p, writable: true, rec, stale: false };
   ctx.handles.set(fd, h);
+  rememberWritten(ctx, p);
   return h;
 }
 
@@ -35,7 +37,7 @@ export function fileOps(ctx: FsContext) {
   return {
     open(p: string, flags: number, cb: Cb): void {
       answer(cb, () => {
-        const { st } = lookup(ctx, 'open', p);
+        const { st, level } = lookup(ctx, 'open', p);
         if (st.isDirectory()) throw new Errno(E.EISDIR);
         const writing = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
         requireOn(ctx, 'open', p, writing ? 'write' : 'read', () => true);
@@ -44,6 +46,12 @@ export function fileOps(ctx: FsContext) {
         if (r.layer === 'absent') throw new Errno(E.ENOENT);
         if (r.layer === 'lower') layers.seen.record(p, r.abs);
         const fd = fs.openSync(r.abs, O_RDONLY);
+        // Its first read is logged now: the next open of `p` for reading can be served natively.
+        const bits = cacheFlags(p, level, false, true);
+        if (ctx.attrCache && bits !== null) ctx.attrCache.set(p, r.abs, bits);
+        // The addon reads, flushes and releases it on the FUSE threads: one round trip per open
+        // instead of two. Nothing here needs it again (a read handle is never written to).
+        if (ctx.nativeIo) return [fd | UNTRACKED_FD];
         ctx.handles.set(fd, { fd, path: p, writable: false, rec: null, stale: false });
         return [fd];
       });
@@ -72,6 +80,7 @@ export function fileOps(ctx: FsContext) {
         }
         const rec = layers.index.addFile(p, 0);
         ctx.handles.set(fd, { fd, path: p, writable: true, rec, stale: false });
+        rememberWritten(ctx, p);
         return [fd];
       });
     },

@@ -2,12 +2,17 @@
 import fs from 'node:fs';
 import { levelAtLeast } from '@cordon/policy';
 import { levelOf, requireOn, visible } from '../access.ts';
+import { cacheFlags } from '../attr-cache.ts';
 import type { FsContext } from '../context.ts';
 import { E, Errno } from '../errno.ts';
+import type { MergedEntry } from '../layers.ts';
 import { confineLinkTarget, joinPath } from '../paths.ts';
 import { answer, fuseStat, type Cb } from './common.ts';
+import { listingKey, settled } from '../listings.ts';
+import { packDirents } from './dirents.ts';
 
-const TYPE_BITS = { dir: 0o040000, file: 0o100000, symlink: 0o120000, other: 0o010000 } as const;
+const DOT: MergedEntry = { name: '.', kind: 'dir' };
+const DOTDOT: MergedEntry = { name: '..', kind: 'dir' };
 const R_OK = 4;
 const W_OK = 2;
 const X_OK = 1;
@@ -45,6 +50,18 @@ export function metaOps(ctx: FsContext) {
         const r = ctx.layers.resolve(p);
         if (r.layer === 'absent') throw new Errno(E.ENOENT);
         abs = r.abs;
+        // Decided now, against the delta as it is now: the next getattr of `p` can be answered
+        // natively until an operation that can re-resolve `p` forgets it (see attr-cache.ts).
+        if (ctx.attrCache) {
+          const flags = cacheFlags(
+            p,
+            level,
+            // Shown only as a directory (reserved names never: visible() says so for any type).
+            level === 'none' && visible(ctx, p, level, true),
+            r.layer === 'upper' || ctx.layers.seen.has(p),
+          );
+          if (flags !== null) ctx.attrCache.set(p, abs, flags);
+        }
       } catch (err) {
         answer(cb, () => {
           throw err;
@@ -65,19 +82,23 @@ export function metaOps(ctx: FsContext) {
       answer(cb, () => {
         const { st } = lookup(ctx, 'readdir', p);
         if (!st.isDirectory()) throw new Errno(E.ENOTDIR);
-        const names: string[] = ['.', '..'];
-        const stats: { mode: number; ino: number }[] = [
-          { mode: TYPE_BITS.dir, ino: 1 },
-          { mode: TYPE_BITS.dir, ino: 1 },
-        ];
+        // Stat'ed before reading (see listings.ts), with the clock read before that.
+        const now = Date.now();
+        const dirs = ctx.layers
+          .listingSources(p)
+          .map((abs) => fs.lstatSync(abs, { throwIfNoEntry: false }));
+        const key = listingKey(dirs);
+        const cached = ctx.listings.get(p, key);
+        if (cached) return [cached];
+        const shown: MergedEntry[] = [DOT, DOTDOT];
         for (const e of ctx.layers.list(p)) {
           const child = joinPath(p, e.name);
-          if (!visible(ctx, child, levelOf(ctx, child), e.kind === 'dir')) continue;
-          names.push(e.name);
-          // Types let `find` and friends skip a stat per entry; d_ino is not used by them.
-          stats.push({ mode: TYPE_BITS[e.kind], ino: 1 });
+          if (visible(ctx, child, levelOf(ctx, child), e.kind === 'dir')) shown.push(e);
         }
-        return [names, stats];
+        // With types, `find` and friends skip a stat per entry; d_ino is not used by them.
+        const packed = packDirents(shown);
+        if (settled(dirs, now)) ctx.listings.set(p, key, packed);
+        return [packed];
       });
     },
 

@@ -4,7 +4,7 @@ import { levelOf, refuse, requireCreate, requireOn, visible } from '../access.ts
 import type { FsContext } from '../context.ts';
 import { E, Errno } from '../errno.ts';
 import { isWithin, joinPath, parentOf } from '../paths.ts';
-import { answer, type Cb } from './common.ts';
+import { answer, rememberWritten, type Cb } from './common.ts';
 import { lookup } from './meta.ts';
 
 /** utimens values at or above this mean UTIME_OMIT (the patched addon sends UINT64_MAX). */
@@ -140,6 +140,7 @@ export function treeOps(ctx: FsContext) {
         layers.index.entries.set(p, 'dir');
         // Re-created after deletion: the source's old content must not show through.
         if (wasDeleted) layers.setOpaque(p);
+        rememberWritten(ctx, p);
       });
     },
 
@@ -155,6 +156,7 @@ export function treeOps(ctx: FsContext) {
         fs.symlinkSync(target, abs);
         layers.chownNew(abs, true);
         layers.index.entries.set(p, 'symlink');
+        rememberWritten(ctx, p);
       });
     },
 
