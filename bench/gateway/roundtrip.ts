@@ -44,19 +44,49 @@ interface Variant {
   run(): Promise<void>;
 }
 
+/** Where a full-path exec's time went (wall-clock ms, from the exec record's timestamps). */
+export interface Stages {
+  /** Client sent sandboxes.exec → gateway wrote the record. */
+  toRecord: number[];
+  /** Record written → node claimed it (BullMQ pick-up + claim). */
+  toClaim: number[];
+  /** Claimed → settled in Redis (sandbox prepare, run, commit, exit frame). */
+  toSettle: number[];
+  /** Settled → client has the record from execs.wait. */
+  toClient: number[];
+}
+
 /** A gateway exec of `true`: `sandboxes.exec` then `execs.wait` (two HTTP calls). */
-async function gatewayTrue(s: Stack, sandboxId: string): Promise<void> {
+async function gatewayTrue(s: Stack, sandboxId: string, stages?: Stages): Promise<void> {
+  const t0 = Date.now();
   const { execId } = await s.call<{ execId: string }>('sandboxes.exec', {
     sandboxId,
     argv: ['true'],
   });
-  const rec = await s.call<{ status: string; result: { exitCode: number } | null }>(
-    'execs.wait',
-    { execId },
-    true,
-  );
+  const rec = await s.call<{
+    status: string;
+    createdAtMs: number;
+    startedAtMs: number | null;
+    endedAtMs: number | null;
+    result: { exitCode: number } | null;
+  }>('execs.wait', { execId }, true);
+  const t1 = Date.now();
   if (rec.status !== 'exited' || rec.result?.exitCode !== 0) {
     throw new Error(`exec ${execId}: ${JSON.stringify(rec)}`);
+  }
+  if (stages && rec.startedAtMs !== null && rec.endedAtMs !== null) {
+    stages.toRecord.push(rec.createdAtMs - t0);
+    stages.toClaim.push(rec.startedAtMs - rec.createdAtMs);
+    stages.toSettle.push(rec.endedAtMs - rec.startedAtMs);
+    stages.toClient.push(t1 - rec.endedAtMs);
+  }
+}
+
+function printStages(st: Stages): void {
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? NaN;
+  for (const [k, xs] of Object.entries(st) as [string, number[]][]) {
+    console.error(`  full path stage ${k.padEnd(10)} p50 ${med(xs)} ms  p99 ${p99(xs)} ms`);
   }
 }
 
@@ -85,8 +115,13 @@ export async function roundTrips(
   const rawArgv = buildBwrapArgs(spec, { argv: ['true'] }, host.layout);
   const payloads = sandboxFdPayloads(spec, null);
   const [rawFile, ...rawArgs] = rawArgv;
+  const stages: Stages = { toRecord: [], toClaim: [], toSettle: [], toClient: [] };
+  let measuring = false;
   const variants: Variant[] = [
-    { name: 'full path: gateway → node agent → sandbox', run: () => gatewayTrue(s, sandboxId) },
+    {
+      name: 'full path: gateway → node agent → sandbox',
+      run: () => gatewayTrue(s, sandboxId, measuring ? stages : undefined),
+    },
     {
       name: 'node agent runner alone (bwrap, no FUSE)',
       run: async () => {
@@ -114,6 +149,7 @@ export async function roundTrips(
   const times = variants.map(() => [] as number[]);
   try {
     for (let i = 0; i < warmup + rounds; i++) {
+      measuring = i >= warmup;
       for (const [k, v] of variants.entries()) {
         const t0 = performance.now();
         await v.run();
@@ -123,7 +159,9 @@ export async function roundTrips(
   } finally {
     await runner.close();
   }
-  return variants.map((v, k) => stat(v.name, times[k] ?? []));
+  const out = variants.map((v, k) => stat(v.name, times[k] ?? []));
+  printStages(stages);
+  return out;
 }
 
 /** `sandboxes.create` (waits until the node reports the sandbox ready), then destroy, N times. */

@@ -16,6 +16,8 @@ const CLUSTER_TOKEN = 'bench-cluster-token-0123456789abcdef';
 export interface Stack {
   readonly dir: string;
   readonly gatewayPid: number;
+  readonly nodePid: number;
+  readonly redisPid: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
   readonly baseUrl: string;
@@ -44,7 +46,13 @@ function ready(c: ChildProcess, what: string): Promise<Record<string, unknown>> 
   });
 }
 
-export async function startStack(o: { gatewayNodeArgs?: readonly string[] } = {}): Promise<Stack> {
+export async function startStack(
+  o: {
+    gatewayNodeArgs?: readonly string[];
+    gatewayEnv?: Record<string, string>;
+    nodeAgentNodeArgs?: readonly string[];
+  } = {},
+): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'cordon-bench-gw-'));
   // Sandboxes run as unprivileged uids and must traverse to the node's data dir.
   await chmod(dir, 0o711);
@@ -78,11 +86,22 @@ export async function startStack(o: { gatewayNodeArgs?: readonly string[] } = {}
   };
   const g = fork(here('../../apps/gateway/src/main.ts'), [], {
     execArgv: [...(o.gatewayNodeArgs ?? [])],
-    env: { ...env, CORDON_PORT: '0' },
+    env: { ...env, ...o.gatewayEnv, CORDON_PORT: '0' },
   });
   children.push(g);
+  // CORDON_BENCH_NODE_LOG=debug shows the node agent's per-exec stage timings (`exec stages`).
+  const nodeLog = process.env.CORDON_BENCH_NODE_LOG;
   const n = fork(here('../../apps/node-agent/src/worker/main.ts'), [], {
-    env: { ...env, CORDON_NODE_ID: 'bench', CORDON_DATA_DIR: join(dir, 'node') },
+    execArgv: [...(o.nodeAgentNodeArgs ?? [])],
+    env: {
+      ...env,
+      CORDON_NODE_ID: 'bench',
+      CORDON_DATA_DIR: join(dir, 'node'),
+      ...(nodeLog ? { CORDON_LOG_LEVEL: nodeLog } : {}),
+      ...(process.env.CORDON_FS_HOST_STANDBY
+        ? { CORDON_FS_HOST_STANDBY: process.env.CORDON_FS_HOST_STANDBY }
+        : {}),
+    },
   });
   children.push(n);
   let gi: Record<string, unknown>;
@@ -100,6 +119,8 @@ export async function startStack(o: { gatewayNodeArgs?: readonly string[] } = {}
   return {
     dir,
     gatewayPid: g.pid as number,
+    nodePid: n.pid as number,
+    redisPid: r.pid as number,
     httpUrl,
     wsUrl: gi.wsUrl as string,
     baseUrl: httpUrl.replace(/\/trpc$/, ''),
@@ -126,9 +147,15 @@ export async function startStack(o: { gatewayNodeArgs?: readonly string[] } = {}
         process.kill(n.pid, 'SIGTERM');
         await Promise.race([new Promise((r) => n.once('exit', r)), sleep(10_000)]);
       }
+      // Graceful for the gateway too, so `--cpu-prof` and friends get written.
+      if (g.pid && g.exitCode === null) {
+        process.kill(g.pid, 'SIGTERM');
+        await Promise.race([new Promise((r) => g.once('exit', r)), sleep(5_000)]);
+      }
       killAll();
       await sleep(100);
-      await rm(dir, { recursive: true, force: true });
+      // Exiting fs hosts may still be writing their compile cache: retry ENOTEMPTY.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

@@ -70,8 +70,15 @@ async function measure(
 ): Promise<StreamFigures> {
   const start = rssMiB(s.gatewayPid);
   const cpu0 = cpuSeconds(s.gatewayPid);
+  const others0 = [cpuSeconds(s.nodePid), cpuSeconds(s.redisPid), process.cpuUsage()];
   let peak = start;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(s.gatewayPid))), 50);
+  const perSecond: number[] = [];
+  let tick = 0;
+  const sampler = setInterval(() => {
+    const now = rssMiB(s.gatewayPid);
+    peak = Math.max(peak, now);
+    if (++tick % 20 === 0) perSecond.push(now);
+  }, 50);
   const t0 = performance.now();
   const got = await read();
   const seconds = (performance.now() - t0) / 1000;
@@ -86,8 +93,10 @@ async function measure(
     gatewayRssPeakMiB: peak,
     gatewayCpuSeconds: cpuSeconds(s.gatewayPid) - cpu0,
   };
+  const cpuClient = process.cpuUsage(others0[2] as NodeJS.CpuUsage);
+  const others = `node agent ${(cpuSeconds(s.nodePid) - (others0[0] as number)).toFixed(2)} s, redis ${(cpuSeconds(s.redisPid) - (others0[1] as number)).toFixed(2)} s, client ${((cpuClient.user + cpuClient.system) / 1e6).toFixed(2)} s`;
   console.error(
-    `${client}: ${f.mib.toFixed(0)} MiB in ${seconds.toFixed(2)} s = ${f.mibPerSec.toFixed(0)} MiB/s; gateway RSS ${start.toFixed(0)} → peak ${peak.toFixed(0)} MiB, CPU ${f.gatewayCpuSeconds.toFixed(2)} s`,
+    `${client}: ${f.mib.toFixed(0)} MiB in ${seconds.toFixed(2)} s = ${f.mibPerSec.toFixed(0)} MiB/s; gateway RSS ${start.toFixed(0)} → peak ${peak.toFixed(0)} MiB, CPU ${f.gatewayCpuSeconds.toFixed(2)} s (${others}); RSS each second ${perSecond.map((x) => x.toFixed(0)).join(' ')}`,
   );
   return f;
 }

@@ -25,7 +25,10 @@ export interface GatewayOptions {
   readonly createTimeoutMs?: number;
   /** Janitor period (dead-node detection). Default 1 000 ms. */
   readonly janitorIntervalMs?: number;
-  /** Output stream entries kept per exec (XADD MAXLEN ~). Default 4 096 (≤ 256 MiB of 64 KiB chunks). */
+  /**
+   * Output stream entries kept per exec (XADD MAXLEN ~). Default 4 096. Chunks are ≤ 256 KiB, but
+   * the per-exec output cap (default 64 MiB) bounds what an exec can store first.
+   */
   readonly streamMaxEntries?: number;
   /** TTL of exec records and output streams after they end. Default 24 h. */
   readonly execTtlMs?: number;

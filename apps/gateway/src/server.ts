@@ -15,6 +15,7 @@ import { resolveOptions, type GatewayOptions } from './options.ts';
 import { CodebaseHttp } from './http/codebase-http.ts';
 import { ClusterEndpoint } from './output/cluster-endpoint.ts';
 import { DoneBus } from './output/done-bus.ts';
+import { outputAwareEncoder } from './output/ws-encoder.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { createOpsRoutes } from './observability/ops-routes.ts';
 import { createRestRoutes } from './rest/rest-routes.ts';
@@ -117,6 +118,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     router: appRouter,
     createContext: ({ req, res, info }) => wsContext(services, req, res, info.connectionParams),
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    experimental_encoder: outputAwareEncoder,
   });
   const cluster = new ClusterEndpoint({
     redis,

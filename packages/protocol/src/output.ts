@@ -2,8 +2,13 @@ import { z } from 'zod';
 import { ExecOutcomeSchema } from './exec.ts';
 import { ExecIdSchema } from './ids.ts';
 
-/** Largest decoded payload of one output chunk; bigger reads are split. */
-export const MAX_CHUNK_BYTES = 64 * 1024;
+/**
+ * Largest decoded payload of one output chunk; bigger writes are split, and a node merges
+ * adjacent small writes up to it. 256 KiB: every step downstream (Redis entry, subscriber event,
+ * base64, socket write) costs per chunk, and fewer, bigger chunks roughly halve the gateway's CPU
+ * per MiB; much bigger ones only grow what each step holds in memory at once.
+ */
+export const MAX_CHUNK_BYTES = 256 * 1024;
 /** base64 length of MAX_CHUNK_BYTES. */
 export const MAX_CHUNK_BASE64_CHARS = 4 * Math.ceil(MAX_CHUNK_BYTES / 3);
 

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import {
   decodeChunkFrame,
   GatewayToNodeSchema,
+  MAX_CHUNK_BASE64_CHARS,
   NODE_ID_HEADER,
   NodeIdSchema,
   NodeToGatewaySchema,
@@ -36,8 +37,8 @@ export interface ClusterEndpointOptions {
   readonly observer?: OutputObserver;
 }
 
-/** A frame is ≤ 64 KiB binary or ≤ 87 KiB of base64 (legacy JSON chunk) plus a small envelope. */
-const MAX_FRAME_BYTES = 256 * 1024;
+/** A frame is a binary chunk or a legacy JSON chunk (base64, +33 %), plus a small envelope. */
+const MAX_FRAME_BYTES = MAX_CHUNK_BASE64_CHARS + 4096;
 
 function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();

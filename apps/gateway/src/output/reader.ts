@@ -1,6 +1,7 @@
 import {
   ErrorInfoSchema,
   ExecResultSchema,
+  MAX_CHUNK_BYTES,
   redisKeys,
   seqOfStreamId,
   streamId,
@@ -56,12 +57,15 @@ export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEv
   }
 }
 
+type StreamEntries = [id: Buffer, fields: Buffer[]][];
+
 /**
  * Events of one exec's capped Redis stream, in seq order, ending after the `end` event. The stream
- * is read at the subscriber's pace: at most `batchEntries` entries are in memory, and no read is
- * made while the subscriber's connection is backed up — so a slow client costs Redis memory
- * (bounded by MAXLEN), not gateway memory. Each reader has its own Redis connection because
- * XREAD BLOCK holds it.
+ * is read at the subscriber's pace: a read asks for about the subscriber's window
+ * (`highWaterBytes`) of chunks, at most `batchEntries`; while a full batch is handed on, the next
+ * one is already being read (so at most two batches are in memory), and no read is made while the
+ * subscriber's connection is backed up — so a slow client costs Redis memory (bounded by MAXLEN),
+ * not gateway memory. Each reader has its own Redis connection because XREAD BLOCK holds it.
  */
 export async function* readRawOutput(o: ReadOutputOptions): AsyncGenerator<RawOutputEvent, void> {
   const conn = o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: 1 });
@@ -73,25 +77,41 @@ export async function* readRawOutput(o: ReadOutputOptions): AsyncGenerator<RawOu
     await sink?.drained(o.highWaterBytes, o.signal);
   };
   const key = redisKeys.execOutput(o.execId);
+  const count = Math.max(
+    1,
+    Math.min(o.batchEntries, Math.max(4, Math.ceil(o.highWaterBytes / MAX_CHUNK_BYTES))),
+  );
+  const read = async (after: string, block: boolean): Promise<StreamEntries> => {
+    const res = block
+      ? await conn.xreadBuffer('COUNT', count, 'BLOCK', BLOCK_MS, 'STREAMS', key, after)
+      : await conn.xreadBuffer('COUNT', count, 'STREAMS', key, after);
+    return res?.[0]?.[1] ?? [];
+  };
   let lastId = o.afterSeq > 0 ? streamId(o.afterSeq) : '0-0';
   let expect = o.afterSeq + 1;
+  /** The next batch, read while the current one is handed on (only after a full batch). */
+  let ahead: Promise<StreamEntries> | null = null;
   try {
     for (;;) {
-      await drained();
-      if (o.signal?.aborted) return;
-      const res = await conn.xreadBuffer(
-        'COUNT',
-        o.batchEntries,
-        'BLOCK',
-        BLOCK_MS,
-        'STREAMS',
-        key,
-        lastId,
-      );
-      const entries = res?.[0]?.[1] ?? [];
-      if (entries.length === 0) {
-        if (!(await o.stillExists())) return;
-        continue;
+      let entries: StreamEntries;
+      if (ahead) {
+        entries = await ahead;
+        ahead = null;
+        if (entries.length === 0) continue;
+      } else {
+        await drained();
+        if (o.signal?.aborted) return;
+        entries = await read(lastId, true);
+        if (entries.length === 0) {
+          if (!(await o.stillExists())) return;
+          continue;
+        }
+      }
+      const lastOfBatch = (entries[entries.length - 1] as [Buffer, Buffer[]])[0];
+      if (entries.length === count) {
+        ahead = read(lastOfBatch.toString('latin1'), false);
+        // Settled through `await ahead` unless the subscriber leaves first.
+        ahead.catch(() => undefined);
       }
       for (const [idBuf, flat] of entries) {
         const id = idBuf.toString('latin1');

@@ -1,6 +1,6 @@
 // Shared by sandboxes.exec, sessions.exec and sandboxes.handler: check the sandbox and its node,
 // reserve a slot (RESOURCE_EXHAUSTED beyond capacity + queue depth), queue the job.
-import { jobId, type NodeJob, type SandboxRecord } from '@cordon/protocol';
+import { jobId, type NodeInfo, type NodeJob, type SandboxRecord } from '@cordon/protocol';
 import type { Context } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -26,6 +26,15 @@ export async function usableSandbox(
   tenantId: string,
   id: string,
 ): Promise<SandboxRecord> {
+  return (await usableSandboxOnNode(ctx, tenantId, id)).sb;
+}
+
+/** usableSandbox, with the node record it checked (dispatchExec need not read it again). */
+export async function usableSandboxOnNode(
+  ctx: Context,
+  tenantId: string,
+  id: string,
+): Promise<{ sb: SandboxRecord; node: NodeInfo }> {
   const sb = await ownSandbox(ctx, tenantId, id);
   if (sb.state === 'lost') {
     throw new GatewayError(
@@ -46,19 +55,23 @@ export async function usableSandbox(
       `node ${sb.nodeId} of sandbox ${sb.id} is down; retry when it is back or create a new sandbox`,
     );
   }
-  return sb;
+  return { sb, node };
 }
 
-/** Reserves an exec slot on the sandbox's node and queues `job(execId)`; returns the exec id. */
+/**
+ * Reserves an exec slot on the sandbox's node and queues `job(execId)`; returns the exec id.
+ * `checkedNode`: the node record the caller just read (usableSandboxOnNode), else it is read here.
+ */
 export async function dispatchExec(
   ctx: Context,
   tenantId: string,
   sb: SandboxRecord,
   exec: Omit<NewExec, 'id' | 'tenantId' | 'sandboxId' | 'nodeId' | 'createdAtMs'>,
   job: (execId: string) => NodeJob,
+  checkedNode?: NodeInfo,
 ): Promise<string> {
   const { redis, queues, options } = ctx.services;
-  const node = await getNode(redis, sb.nodeId);
+  const node = checkedNode?.id === sb.nodeId ? checkedNode : await getNode(redis, sb.nodeId);
   if (!node || node.status !== 'up') {
     throw new GatewayError('NODE_LOST', `node ${sb.nodeId} of sandbox ${sb.id} is down`);
   }

@@ -27,9 +27,15 @@ import { getCodebase, putCodebase, transitionCodebase } from '../state/codebases
 import { getExec } from '../state/execs.ts';
 import { newStateId } from '../state/ids.ts';
 import { getNode, listNodes } from '../state/nodes.ts';
-import { listSandboxes, putSandbox, transitionSandbox, getSandbox } from '../state/sandboxes.ts';
+import {
+  getSandbox,
+  listSandboxes,
+  markSandboxDestroyed,
+  putSandbox,
+  transitionSandbox,
+} from '../state/sandboxes.ts';
 import { authedProcedure, router, writeProcedure } from '../trpc.ts';
-import { dispatchExec, ownSandbox, usableSandbox } from './dispatch-exec.ts';
+import { dispatchExec, ownSandbox, usableSandbox, usableSandboxOnNode } from './dispatch-exec.ts';
 import { compileOrBadRequest } from './policy.ts';
 import type { Context } from '../context.ts';
 
@@ -196,7 +202,10 @@ export const sandboxesRouter = router({
       listSandboxes(ctx.services.redis, ctx.principal.tenantId, input.limit),
     ),
 
-  /** Idempotent; the node kills its execs and sessions, unmounts, deletes a scratch codebase. */
+  /**
+   * Idempotent; the node kills its execs and sessions, unmounts, deletes a scratch codebase. Works
+   * on a lost sandbox too (the node cleans it up when it is back).
+   */
   destroy: writeProcedure
     .input(SandboxIdInputSchema)
     .output(SandboxRecordSchema)
@@ -204,10 +213,14 @@ export const sandboxesRouter = router({
       const tenantId = ctx.principal.tenantId;
       const sb = await ownSandbox(ctx, tenantId, input.sandboxId);
       const { redis, queues } = ctx.services;
-      if (await transitionSandbox(redis, sb.id, '*', 'destroyed')) {
+      // A lost sandbox too: its job waits in the node's queue, and a node that comes back
+      // removes sandboxes whose record says destroyed (recovery, or its periodic sweep).
+      if (await markSandboxDestroyed(redis, sb.id)) {
         const cb = await getCodebase(redis, tenantId, sb.codebaseId);
         const scratch = cb?.scratch === true;
-        if (scratch) await transitionCodebase(redis, sb.codebaseId, '*', 'deleted');
+        if (scratch && !(await transitionCodebase(redis, sb.codebaseId, '*', 'deleted'))) {
+          await transitionCodebase(redis, sb.codebaseId, 'lost', 'deleted');
+        }
         await queues.add(sb.nodeId, jobId('destroy', sb.id), {
           kind: 'sandbox.destroy',
           requestId: ctx.requestId,
@@ -225,7 +238,7 @@ export const sandboxesRouter = router({
     .output(ExecIdResponseSchema)
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.principal.tenantId;
-      const sb = await usableSandbox(ctx, tenantId, input.sandboxId);
+      const { sb, node } = await usableSandboxOnNode(ctx, tenantId, input.sandboxId);
       for (const k of ['memoryBytes', 'cpuMillicores', 'pids'] as const) {
         const v = input.limits?.[k];
         if (v !== undefined && v !== sb.limits[k]) {
@@ -257,6 +270,7 @@ export const sandboxesRouter = router({
           },
           replyTo: ctx.services.clusterUrl(),
         }),
+        node,
       );
       return { execId };
     }),

@@ -108,6 +108,18 @@ export async function transitionSandbox(
   return r === 1;
 }
 
+/**
+ * Marks the sandbox destroyed from any state but destroyed/failed — `lost` included, so a sandbox
+ * whose node died can still be got rid of (the node cleans it up when it comes back instead of
+ * bringing it back). False when it was already final.
+ */
+export async function markSandboxDestroyed(redis: Redis, sandboxId: string): Promise<boolean> {
+  return (
+    (await transitionSandbox(redis, sandboxId, '*', 'destroyed')) ||
+    (await transitionSandbox(redis, sandboxId, 'lost', 'destroyed'))
+  );
+}
+
 /** Sandboxes of a codebase that still exist (creating or ready); stale ids are pruned. */
 export async function liveSandboxesOf(redis: Redis, codebaseId: string): Promise<string[]> {
   const key = redisKeys.codebaseSandboxes(codebaseId);

@@ -1,20 +1,25 @@
 // The node agent's handle on one sandbox's permission filesystem. The FUSE server runs in a
 // separate fs host process (one per sandbox, see README "Permission filesystem"); this module
 // starts it, talks to it over IPC and guarantees it is gone after unmount().
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CanonicalPolicy } from '@cordon/policy';
 import { AuditBuffer, DEFAULT_RATE_LIMIT, type DenialEvent, type RateLimit } from './audit.ts';
 import { FsError } from './errors.ts';
-import type { HostConfig, HostHealth, HostMessage, RequestType } from './host/protocol.ts';
+import type {
+  HostAfterExec,
+  HostConfig,
+  HostHealth,
+  HostMessage,
+  RequestType,
+} from './host/protocol.ts';
+import { forkFsHost, type FsHostPool } from './host/pool.ts';
 import { DEFAULT_TUNING, type FsTuning } from './options.ts';
 import { isWithin } from './paths.ts';
 import { forceUnmount, fuseMountsAt } from './teardown.ts';
 
 export const DEFAULT_QUOTA_BYTES = 1024 ** 3;
-const HOST_MAIN = fileURLToPath(new URL('./host/main.ts', import.meta.url));
 
 export interface MountSandboxFsOptions {
   readonly sandboxId: string;
@@ -40,6 +45,8 @@ export interface MountSandboxFsOptions {
   readonly startTimeoutMs?: number;
   /** Time allowed for one request to the fs host. Default 30 s. */
   readonly requestTimeoutMs?: number;
+  /** Pre-started fs hosts to take one from (see host/pool.ts). Default none: fork one. */
+  readonly pool?: FsHostPool;
 }
 
 export interface FsHealth extends Partial<HostHealth> {
@@ -72,6 +79,18 @@ export interface SandboxFs {
   /** Resolves once every denial recorded so far has reached denials() (they are batched). */
   syncDenials(): Promise<void>;
   health(): Promise<FsHealth>;
+  /**
+   * beforeExec + health, without a round trip to the fs host when nothing changed since the last
+   * check that found it mounted (no invalidation since, the process alive). `remount: false`
+   * skips pending invalidations (a session's shell holds the mount).
+   */
+  prepareExec(opts?: { remount?: boolean }): Promise<FsHealth>;
+  /**
+   * After an exec, one round trip: flushes denials (like syncDenials) and reports whether the
+   * delta is clean (nothing to commit). With `commit: true` a delta without entries also has its
+   * first-seen records dropped, as committing it would, so the caller can skip the commit.
+   */
+  afterExec(opts: { commit: boolean }): Promise<HostAfterExec>;
 }
 
 async function validate(o: MountSandboxFsOptions): Promise<void> {
@@ -143,17 +162,15 @@ export async function mountSandboxFs(options: MountSandboxFsOptions): Promise<Sa
     tuning: { ...DEFAULT_TUNING, ...options.tuning },
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
   };
-  const child = fork(HOST_MAIN, [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [],
-    serialization: 'json',
-  });
+  const child = options.pool?.take() ?? forkFsHost();
   const handle = new HostHandle(child, options);
   try {
     await handle.start(config, options.startTimeoutMs ?? 15_000);
   } catch (err) {
     await handle.unmount();
     throw err;
+  } finally {
+    options.pool?.replenish();
   }
   return handle;
 }
@@ -177,6 +194,10 @@ class HostHandle implements SandboxFs {
   #dropped = 0;
   #dead: string | null = null;
   #unmounting: Promise<void> | null = null;
+  /** An invalidation was sent since the last beforeExec (the host will remount). */
+  #invalidated = false;
+  /** The last health answer said mounted, and no request failed since. */
+  #knownHealthy = false;
 
   constructor(child: ChildProcess, o: MountSandboxFsOptions) {
     this.sandboxId = o.sandboxId;
@@ -239,6 +260,7 @@ class HostHandle implements SandboxFs {
       const onMessage = (m: HostMessage): void => {
         if (m.type === 'ready') {
           cleanup();
+          this.#knownHealthy = true;
           resolve();
         } else if (m.type === 'fatal') {
           cleanup();
@@ -262,7 +284,11 @@ class HostHandle implements SandboxFs {
     });
   }
 
-  #request<T>(type: RequestType, paths?: readonly string[]): Promise<T> {
+  #request<T>(
+    type: RequestType,
+    paths?: readonly string[],
+    extra?: { commit?: boolean },
+  ): Promise<T> {
     if (this.#dead) {
       return Promise.reject(
         new FsError(
@@ -283,7 +309,7 @@ class HostHandle implements SandboxFs {
         );
       }, this.#requestTimeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.#child.send(paths ? { id, type, paths } : { id, type });
+      this.#child.send({ id, type, ...(paths ? { paths } : {}), ...extra });
     });
   }
 
@@ -308,29 +334,72 @@ class HostHandle implements SandboxFs {
   }
 
   async invalidate(paths: readonly string[]): Promise<void> {
+    // Set before the message is sent: a prepareExec after this call goes to the host (IPC keeps
+    // order, so the host has the invalidation when it gets the prepareExec).
+    this.#invalidated = true;
     await this.#request('invalidate', paths);
   }
 
   async beforeExec(): Promise<void> {
-    await this.#request('beforeExec');
+    const was = this.#invalidated;
+    this.#invalidated = false;
+    try {
+      await this.#request('beforeExec');
+    } catch (err) {
+      this.#invalidated ||= was;
+      this.#knownHealthy = false;
+      throw err;
+    }
+  }
+
+  async prepareExec({ remount = true }: { remount?: boolean } = {}): Promise<FsHealth> {
+    if (this.#dead) return { ok: false, pid: this.#child.pid, reason: this.#dead };
+    if (this.#unmounting) return { ok: false, pid: this.#child.pid, reason: 'unmounted' };
+    if (this.#knownHealthy && (!remount || !this.#invalidated)) {
+      return { ok: true, pid: this.#child.pid };
+    }
+    if (!remount) return this.#checkHealth();
+    const was = this.#invalidated;
+    this.#invalidated = false;
+    try {
+      const h = await this.#request<HostHealth>('prepareExec');
+      this.#knownHealthy = h.mounted && !h.pendingInvalidation;
+      if (!h.mounted) return { ...h, ok: false, pid: this.#child.pid, reason: 'not mounted' };
+      return { ...h, ok: true, pid: this.#child.pid };
+    } catch (err) {
+      this.#invalidated ||= was;
+      this.#knownHealthy = false;
+      return { ok: false, pid: this.#child.pid, reason: (err as Error).message };
+    }
+  }
+
+  afterExec({ commit }: { commit: boolean }): Promise<HostAfterExec> {
+    return this.#request<HostAfterExec>('afterExec', undefined, { commit });
   }
 
   async syncDenials(): Promise<void> {
     await this.#request('flushDenials');
   }
 
-  async health(): Promise<FsHealth> {
+  health(): Promise<FsHealth> {
+    return this.#checkHealth();
+  }
+
+  async #checkHealth(): Promise<FsHealth> {
     if (this.#dead) return { ok: false, pid: this.#child.pid, reason: this.#dead };
     try {
       const h = await this.#request<HostHealth>('health');
+      this.#knownHealthy = h.mounted;
       if (!h.mounted) return { ...h, ok: false, pid: this.#child.pid, reason: 'not mounted' };
       return { ...h, ok: true, pid: this.#child.pid };
     } catch (err) {
+      this.#knownHealthy = false;
       return { ok: false, pid: this.#child.pid, reason: (err as Error).message };
     }
   }
 
   unmount(): Promise<void> {
+    this.#knownHealthy = false;
     this.#unmounting ??= this.#teardown();
     return this.#unmounting;
   }

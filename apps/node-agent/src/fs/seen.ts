@@ -15,6 +15,11 @@ export class SeenLog {
     this.#file = file;
   }
 
+  /** Paths recorded since the last reset. */
+  get size(): number {
+    return this.#seen.size;
+  }
+
   has(p: string): boolean {
     return this.#seen.has(p);
   }

@@ -22,6 +22,8 @@ export type HandlerFailure =
   | 'ResultTooLarge'
   /** The handler ran past timeoutMs and was killed. */
   | 'Timeout'
+  /** The run was canceled (its abort signal fired) and was killed. */
+  | 'Canceled'
   /** The sandbox's memory limit was hit and the OOM killer ended the run. */
   | 'OutOfMemory'
   /** The runtime exited without a result (process.exit, os._exit, a crash, a signal). */
@@ -69,6 +71,8 @@ export function parseOutcome(raw: string): ParsedOutcome | null {
 }
 
 export interface ExitFacts {
+  /** Absent = false (callers without cancellation). */
+  readonly canceled?: boolean;
   readonly timedOut: boolean;
   readonly timeoutMs: number;
   readonly oomKilled: boolean;
@@ -83,6 +87,8 @@ export interface ExitFacts {
  * takes precedence since a killed run's document may be partial), else why there is none.
  */
 export function decideOutcome(raw: string, facts: ExitFacts): ParsedOutcome {
+  if (facts.canceled)
+    return failure('Canceled', 'the handler was canceled and was killed before it returned');
   if (facts.timedOut)
     return failure(
       'Timeout',

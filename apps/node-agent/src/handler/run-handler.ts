@@ -49,6 +49,12 @@ export interface HandlerOptions {
   /** Interpreters inside the sandbox. Defaults /usr/bin/python3 and /usr/bin/node. */
   readonly pythonPath?: string;
   readonly nodePath?: string;
+  /**
+   * Cancels the run: the handler's processes get SIGTERM, then (after killGraceMs) the whole
+   * sandbox process tree is killed; the result has `error.type: 'Canceled'`. Already aborted:
+   * nothing is started.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface HandlerResult {
@@ -66,6 +72,12 @@ export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESULT_BYTES = 6 * 1024 * 1024;
 /** Where the run directory appears inside the sandbox (read-only). */
 export const HANDLER_DIR = '/run/cordon-handler';
+
+const CANCELED: HandlerError = {
+  type: 'Canceled',
+  message: 'the handler was canceled before it started',
+  stack: '',
+};
 
 const HARNESS_PY = fs.readFileSync(new URL('./harness.py', import.meta.url), 'utf8');
 
@@ -168,6 +180,16 @@ export async function runHandler(
     );
   }
   const eventText = encodeEvent(req.event);
+  if (opts.signal?.aborted) {
+    return {
+      result: null,
+      stdout: '',
+      stderr: '',
+      error: CANCELED,
+      durationMs: 0,
+      truncated: false,
+    };
+  }
   const maxResultBytes = opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const spec = handle.spec;
 
@@ -216,23 +238,31 @@ export async function runHandler(
       },
     );
 
-    const kill: { timedOut: boolean; terminating: Promise<void> | null } = {
-      timedOut: false,
-      terminating: null,
-    };
+    const kill: {
+      timedOut: boolean;
+      canceled: boolean;
+      terminating: Promise<void> | null;
+    } = { timedOut: false, canceled: false, terminating: null };
     const currentLeaf = leaf;
-    const timer = setTimeout(() => {
-      kill.timedOut = true;
+    // The first of timeout and cancel decides the outcome; the kill is started once.
+    const stop = (why: 'timedOut' | 'canceled'): void => {
+      if (kill.terminating) return;
+      kill[why] = true;
       kill.terminating = terminate(
         currentLeaf,
         proc.child.pid,
         exited,
         opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
       );
-    }, timeoutMs);
+    };
+    const timer = setTimeout(() => stop('timedOut'), timeoutMs);
+    const onAbort = (): void => stop('canceled');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     const exit = await exited;
     const durationMs = performance.now() - started;
     clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
     if (kill.terminating) await kill.terminating;
     // Whatever the handler left behind (and anything holding the channels open) goes now.
     await killSandbox(leaf, undefined, exited);
@@ -241,6 +271,7 @@ export async function runHandler(
     const doc = await resultDoc;
     const decoded = decodeExit(exit.code, exit.signal);
     const outcome = decideOutcome(doc.text, {
+      canceled: kill.canceled,
       timedOut: kill.timedOut,
       timeoutMs,
       oomKilled: stats.oomKills > 0,

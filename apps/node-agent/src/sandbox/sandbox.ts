@@ -1,10 +1,11 @@
 // A sandbox as a user sees it: a codebase seen through the permission filesystem, commands run
 // in bubblewrap at /workspace, and the delta committed when each exec ends.
 //
-//   exec: beforeExec (remount if another sandbox committed) → health check (fail closed) →
-//         runner.exec → … command ends … → if this was the last running exec and the commit
-//         policy says so: quiesce the mount → commitDelta → resetDelta → tell the codebase's
-//         other mounts which paths changed.
+//   exec: prepareExec (remount if another sandbox committed, health check: fail closed) →
+//         runner.exec → … command ends … → afterExec (denials flushed, is the delta clean?) →
+//         if this was the last running exec and the commit policy says so and the delta holds
+//         something: quiesce the mount → commitDelta → resetDelta → tell the codebase's other
+//         mounts which paths changed.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../commit/index.ts';
 import { discardDelta } from '../delta/clear.ts';
 import { mountSandboxFs, type DenialEvent, type SandboxFs } from '../fs/index.ts';
+import type { FsHostPool } from '../fs/host/pool.ts';
 import type { ExecOptions, ExecResult, RunnerContext, RunningExec } from '../runner/runner.ts';
 import { SandboxRunner } from '../runner/runner.ts';
 import { sandboxSpec, type ExecRequest, type SandboxSpecInput } from '../runner/spec.ts';
@@ -30,6 +32,8 @@ export interface NodeContext extends RunnerContext {
   readonly commits: CommitQueue;
   /** Journals and locks of codebases (see commitDelta). */
   readonly stateDir: string;
+  /** Pre-started fs hosts (optional; without it each mount forks its host). */
+  readonly fsHosts?: FsHostPool;
 }
 
 export interface SandboxOptions {
@@ -107,11 +111,15 @@ export class Sandbox {
     return path.join(this.#opts.sandboxDir, 'delta');
   }
 
-  /** Mounts the permission filesystem and opens the runner (cgroup with limits). */
+  /**
+   * Mounts the permission filesystem and opens the runner (cgroup with limits, standby wrappers)
+   * at the same time: neither needs the other until the first exec. If either fails, the other is
+   * undone.
+   */
   static async create(opts: SandboxOptions, ctx: NodeContext): Promise<Sandbox> {
     const mountPoint = path.join(opts.sandboxDir, 'mnt');
     await fsp.mkdir(mountPoint, { recursive: true });
-    const fs = await mountSandboxFs({
+    const mounting = mountSandboxFs({
       sandboxId: opts.sandboxId,
       sourceDir: opts.codebaseDir,
       deltaDir: path.join(opts.sandboxDir, 'delta'),
@@ -121,8 +129,9 @@ export class Sandbox {
       ownerGid: opts.gid,
       ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }),
       ...(opts.onDenial === undefined ? {} : { onDenial: opts.onDenial }),
+      ...(ctx.fsHosts === undefined ? {} : { pool: ctx.fsHosts }),
     });
-    try {
+    const opening = (async () => {
       const spec = sandboxSpec({
         sandboxId: opts.sandboxId,
         workspaceDir: mountPoint,
@@ -133,26 +142,29 @@ export class Sandbox {
         ...(opts.limits === undefined ? {} : { limits: opts.limits }),
         ...(opts.env === undefined ? {} : { env: opts.env }),
       });
-      const runner = await SandboxRunner.open(spec, ctx);
-      ctx.hub.add(opts.codebaseDir, fs);
-      return new Sandbox(opts, ctx, fs, runner);
-    } catch (err) {
-      await fs.unmount();
-      throw err;
+      return SandboxRunner.open(spec, ctx);
+    })();
+    const [fs, runner] = await Promise.allSettled([mounting, opening]);
+    if (fs.status === 'fulfilled' && runner.status === 'fulfilled') {
+      ctx.hub.add(opts.codebaseDir, fs.value);
+      return new Sandbox(opts, ctx, fs.value, runner.value);
     }
+    if (runner.status === 'fulfilled') await runner.value.close().catch(() => undefined);
+    if (fs.status === 'fulfilled') await fs.value.unmount();
+    throw fs.status === 'rejected' ? fs.reason : (runner as PromiseRejectedResult).reason;
   }
 
   /**
    * Before any work: applies pending invalidations (a remount) unless a session is open — a
    * remount would cut the mount under its long-lived shell, so while sessions are open other
    * sandboxes' commits are seen after the kernel cache TTL (1 s) instead. Then a health check:
-   * an unhealthy mount refuses the work (fail closed).
+   * an unhealthy mount refuses the work (fail closed). Both cost no round trip to the fs host
+   * when nothing changed since the last check (see SandboxFs.prepareExec).
    */
   async #prepare(): Promise<void> {
     if (this.#closed)
       throw new SandboxError('CLOSED', `sandbox ${this.id} is destroyed; create a new one`);
-    if (this.#sessions === 0) await this.#fs.beforeExec();
-    const health = await this.#fs.health();
+    const health = await this.#fs.prepareExec({ remount: this.#sessions === 0 });
     if (!health.ok) {
       throw new SandboxError(
         'MOUNT_UNHEALTHY',
@@ -161,23 +173,29 @@ export class Sandbox {
     }
   }
 
-  /** Commits when the last running unit ends and the policy says so; collects denials. */
+  /**
+   * Commits when the last running unit ends and the policy says so; collects denials. One round
+   * trip to the fs host flushes the denials and says whether the delta holds anything; an empty
+   * one is settled without the quiesce → commit → resetDelta sequence (same result as committing it).
+   */
   async #finish(startedAt: number, exitCode: number | null): Promise<AfterExec> {
     this.#running--;
     let commit: CommitResult | null = null;
     let commitError: string | null = null;
-    if (
-      this.#running === 0 &&
-      !this.#closed &&
-      shouldCommit(this.#opts.commit ?? 'always', exitCode)
-    ) {
-      try {
-        commit = await this.commit();
-      } catch (err) {
-        commitError = (err as Error).message;
+    const wantCommit =
+      this.#running === 0 && !this.#closed && shouldCommit(this.#opts.commit ?? 'always', exitCode);
+    const after = await this.#fs.afterExec({ commit: wantCommit }).catch(() => null);
+    if (wantCommit) {
+      if (after?.clean) {
+        commit = { committed: true, added: [], modified: [], deleted: [], conflicts: [] };
+      } else {
+        try {
+          commit = await this.commit();
+        } catch (err) {
+          commitError = (err as Error).message;
+        }
       }
     }
-    await this.#fs.syncDenials().catch(() => undefined);
     const denials = this.#fs.denials().filter((d) => d.at >= startedAt);
     return { commit, commitError, denials };
   }

@@ -125,7 +125,13 @@ export class ExecJobs {
   }
 
   async exec(job: ExecJob, log: Logger): Promise<void> {
+    // Stage timestamps (ms since the job was handed to us), logged with the request id.
+    const t0 = performance.now();
+    const stages: Record<string, number> = {};
+    const mark = (name: string) =>
+      (stages[name] = Math.round((performance.now() - t0) * 100) / 100);
     if (!(await this.#claim(job.execId, log))) return;
+    mark('claimed');
     const held = this.#o.held(job.sandboxId, job.tenantId);
     if (!('sandbox' in held)) return void (await this.#refuse(job.execId, held));
     if (held.spec.policy.hash !== job.policyHash) {
@@ -158,6 +164,7 @@ export class ExecJobs {
           ...(req.limits.timeoutMs === null ? {} : { timeoutMs: req.limits.timeoutMs }),
         },
       );
+      mark('spawned');
       if (req.stdin !== null && running.stdin) {
         running.stdin.on('error', () => undefined); // the command may exit without reading
         running.stdin.end(req.stdin);
@@ -172,8 +179,12 @@ export class ExecJobs {
         await running.drain().catch(() => undefined);
         log.warn({ execId: job.execId, err }, 'output refused; exec canceled');
       }
+      mark('outputDone');
       const r = await running.result;
+      mark('afterExec');
       held.lastActiveMs = Date.now();
+      const after = await this.#after(job.sandboxId, job.execId, r, log);
+      mark('commitRecorded');
       return {
         exitCode: r.exitCode,
         signal: r.signal,
@@ -184,9 +195,11 @@ export class ExecJobs {
         stdoutBytes: r.stdoutBytes,
         stderrBytes: r.stderrBytes,
         truncated: r.truncated,
-        ...(await this.#after(job.sandboxId, job.execId, r, log)),
+        ...after,
       };
     });
+    mark('settled');
+    log.debug({ execId: job.execId, stagesMs: stages }, 'exec stages');
   }
 
   async sessionExec(job: SessionExecJob, log: Logger): Promise<void> {
@@ -264,7 +277,11 @@ export class ExecJobs {
             event: job.event,
             ...(job.timeoutMs === null ? {} : { timeoutMs: job.timeoutMs }),
           },
-          { maxResultBytes: MAX_HANDLER_RESULT_BYTES, outputBytes: HANDLER_OUTPUT_BYTES },
+          {
+            maxResultBytes: MAX_HANDLER_RESULT_BYTES,
+            outputBytes: HANDLER_OUTPUT_BYTES,
+            signal: controller.signal,
+          },
         );
       } catch (err) {
         await ticket.end(null);
@@ -276,7 +293,7 @@ export class ExecJobs {
         signal: null,
         timedOut: h.error?.type === 'Timeout',
         oomKilled: h.error?.type === 'OutOfMemory',
-        canceled: false,
+        canceled: h.error?.type === 'Canceled',
         durationMs: Math.round(h.durationMs),
         stdoutBytes: Buffer.byteLength(h.stdout),
         stderrBytes: Buffer.byteLength(h.stderr),
@@ -289,7 +306,7 @@ export class ExecJobs {
           stderr: h.stderr,
         },
       };
-      outcome = { status: 'exited', result, error: null };
+      outcome = { status: result.canceled ? 'canceled' : 'exited', result, error: null };
     } catch (err) {
       log.error({ execId: job.execId, err }, 'handler failed');
       outcome = { status: 'failed', result: null, error: errorInfoOf(err, 'the handler') };

@@ -202,11 +202,35 @@ export class JobHandler {
     if (s) this.#o.log.debug({ sessionId, reason }, 'session dropped');
   }
 
-  /** Destroys sandboxes idle (no exec, no session) for longer than their idleTimeoutMs. */
+  /**
+   * Destroys sandboxes idle (no exec, no session) for longer than their idleTimeoutMs, and those
+   * destroyed in Redis while this node was cut off (marked lost, then destroyed: the destroy job
+   * may have been drained with the node's queue), so they are never resurrected.
+   */
   startIdleSweep(periodMs = 1_000): void {
     const sweep = async () => {
       const now = Date.now();
+      const { redis, nodeId } = this.#o.state;
       for (const h of this.#o.runtime.held()) {
+        const [owner, st] = await redis.hmget(
+          redisKeys.sandbox(h.spec.sandboxId),
+          'nodeId',
+          'state',
+        );
+        if (this.#o.runtime.get(h.spec.sandboxId) !== h) continue; // destroyed meanwhile
+        if (st === 'destroyed' || (st !== null && owner !== nodeId)) {
+          await this.#destroy(
+            {
+              kind: 'sandbox.destroy',
+              requestId: 'sweep',
+              tenantId: h.spec.tenantId,
+              sandboxId: h.spec.sandboxId,
+              deleteCodebaseId: null,
+            },
+            this.#o.log,
+          );
+          continue;
+        }
         if (h.sandbox.runningCount > 0) h.lastActiveMs = now;
         const hasSession = [...this.#sessions.values()].some(
           (s) => s.sandboxId === h.spec.sandboxId,

@@ -21,6 +21,8 @@ const Env = z.object({
   CORDON_UID_BASE: z.coerce.number().int().min(1000).optional(),
   CORDON_UID_COUNT: z.coerce.number().int().min(1).optional(),
   CORDON_LOG_LEVEL: z.string().default('info'),
+  /** Pre-started fs hosts kept idle for new sandboxes (0: none). */
+  CORDON_FS_HOST_STANDBY: z.coerce.number().int().min(0).max(16).optional(),
 });
 
 let flags: { 'allow-path'?: string[] };
@@ -67,6 +69,9 @@ try {
     heartbeatTtlMs: env.CORDON_HEARTBEAT_TTL_MS,
     ...(env.CORDON_UID_BASE === undefined ? {} : { uidBase: env.CORDON_UID_BASE }),
     ...(env.CORDON_UID_COUNT === undefined ? {} : { uidCount: env.CORDON_UID_COUNT }),
+    ...(env.CORDON_FS_HOST_STANDBY === undefined
+      ? {}
+      : { fsHostStandby: env.CORDON_FS_HOST_STANDBY }),
     logger: log,
   });
 } catch (err) {

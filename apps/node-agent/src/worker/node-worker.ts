@@ -37,6 +37,8 @@ export interface NodeWorkerOptions {
   readonly capacity?: number;
   /** Control jobs (codebases, sandbox create/destroy, sessions, transfers) at once. Default 4. */
   readonly controlConcurrency?: number;
+  /** Pre-started fs hosts kept idle for new sandboxes. Default 2. */
+  readonly fsHostStandby?: number;
   /** Reported in the registry. Default os.hostname(). */
   readonly host?: string;
   readonly version?: string;
@@ -83,6 +85,7 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
     allowPaths: o.allowPaths ?? [],
     ...(o.uidBase === undefined ? {} : { uidBase: o.uidBase }),
     ...(o.uidCount === undefined ? {} : { uidCount: o.uidCount }),
+    ...(o.fsHostStandby === undefined ? {} : { fsHostStandby: o.fsHostStandby }),
     onDenial: (spec, e) => {
       state
         .recordDenial(spec.tenantId, e)

@@ -28,18 +28,34 @@ interface Pending {
   readonly seq: number;
   /** A binary chunk frame (raw bytes, no base64 or JSON copy). */
   readonly frame: Buffer;
+  /** Payload bytes: what this chunk counts against the link's window. */
   readonly bytes: number;
+}
+
+/** Output written but not yet framed: consecutive pieces of one stream, merged into one chunk. */
+interface Open {
+  readonly stream: OutputStream;
+  readonly parts: Buffer[];
+  bytes: number;
 }
 
 /**
  * Output of one exec towards its gateway. Chunks get consecutive seqs from 1 and stay buffered
  * until acknowledged, so a dropped connection resends them (the gateway ignores duplicates).
+ *
+ * Writes of one stream made within the same event-loop turn are merged into one chunk of up to
+ * MAX_CHUNK_BYTES (sent at the next `setImmediate`, or at once when full): a fast producer yields
+ * a few big chunks instead of many 64 KiB pipe reads, which is what every later step (Redis entry,
+ * subscriber event, base64, socket write) pays per chunk; a trickle of small writes is sent
+ * without waiting for more.
  */
 export class ExecOutput {
   readonly execId: string;
   readonly #link: GatewayLink;
   #seq = 0;
   readonly pending: Pending[] = [];
+  #open: Open | null = null;
+  #flushScheduled = false;
   exitFrame: string | null = null;
   rejected: ErrorInfo | null = null;
   #settle: (acked: boolean) => void = () => {};
@@ -55,25 +71,53 @@ export class ExecOutput {
     return this.#seq;
   }
 
-  /** Sends `data`, split into wire chunks; waits while the gateway is behind. */
+  /**
+   * Sends `data` (kept by reference until framed: do not reuse the buffer), merged with adjacent
+   * writes of the same stream and split into wire chunks; waits while the gateway is behind.
+   */
   async write(stream: OutputStream, data: Buffer): Promise<void> {
     for (let off = 0; off < data.length; off += MAX_CHUNK_BYTES) {
       await this.#link.room();
       if (this.rejected) throw new WorkerError(this.rejected.code, this.rejected.message);
-      const seq = ++this.#seq;
       const piece = data.subarray(off, off + MAX_CHUNK_BYTES);
-      const frame = encodeChunkFrame({ execId: this.execId, seq, stream, data: piece });
-      this.pending.push({ seq, frame, bytes: frame.length });
-      this.#link.sent(frame, frame.length);
+      const open = this.#open;
+      if (open && (open.stream !== stream || open.bytes + piece.length > MAX_CHUNK_BYTES)) {
+        this.#flush();
+      }
+      const cur = (this.#open ??= { stream, parts: [], bytes: 0 });
+      cur.parts.push(piece);
+      cur.bytes += piece.length;
+      this.#link.reserve(piece.length);
+      if (cur.bytes >= MAX_CHUNK_BYTES) this.#flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flushScheduled = false;
+          this.#flush();
+        });
+      }
     }
+  }
+
+  /** Frames the merged output (if any) as the next chunk and sends it. */
+  #flush(): void {
+    const open = this.#open;
+    this.#open = null;
+    if (!open || this.rejected) return;
+    const seq = ++this.#seq;
+    const data = open.parts.length === 1 ? (open.parts[0] as Buffer) : Buffer.concat(open.parts);
+    const frame = encodeChunkFrame({ execId: this.execId, seq, stream: open.stream, data });
+    this.pending.push({ seq, frame, bytes: open.bytes });
+    this.#link.sent(frame);
   }
 
   /** Sends the outcome; true once the gateway stored it, false if it could not be delivered. */
   finish(outcome: ExecOutcome, timeoutMs: number): Promise<boolean> {
     if (this.rejected) return Promise.resolve(false);
+    this.#flush();
     const msg: NodeToGateway = { type: 'exit', execId: this.execId, lastSeq: this.#seq, outcome };
     this.exitFrame = JSON.stringify(msg);
-    this.#link.sent(this.exitFrame, 0);
+    this.#link.sent(this.exitFrame);
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       this.settled,
@@ -94,10 +138,16 @@ export class ExecOutput {
     return freed;
   }
 
+  /** Bytes written and not yet acknowledged (sent or still being merged). */
+  heldBytes(): number {
+    return this.pending.reduce((n, p) => n + p.bytes, 0) + (this.#open?.bytes ?? 0);
+  }
+
   reject(error: ErrorInfo): number {
     this.rejected = error;
-    const freed = this.pending.reduce((n, p) => n + p.bytes, 0);
+    const freed = this.heldBytes();
     this.pending.length = 0;
+    this.#open = null;
     this.#settle(false);
     return freed;
   }
@@ -147,13 +197,17 @@ export class GatewayLink {
     }
   }
 
-  sent(frame: string | Buffer, bytes: number): void {
+  /** Counts written bytes against the window as soon as they are accepted (before framing). */
+  reserve(bytes: number): void {
     this.#unacked += bytes;
+  }
+
+  sent(frame: string | Buffer): void {
     if (this.#open) this.#ws?.send(frame);
   }
 
   forget(out: ExecOutput): void {
-    this.#free(out.pending.reduce((n, p) => n + p.bytes, 0));
+    this.#free(out.heldBytes());
     out.pending.length = 0;
     this.#execs.delete(out.execId);
   }

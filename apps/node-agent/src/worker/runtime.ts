@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { CodebaseStore } from '../codebase/index.ts';
 import { CommitQueue, recoverAll, type CommitMode, type CommitPolicy } from '../commit/index.ts';
 import type { DenialEvent } from '../fs/index.ts';
+import { FsHostPool, warmCompileCache } from '../fs/host/pool.ts';
 import { cleanupStaleMounts } from '../mounts/index.ts';
 import { createCgroupDriver, requireHost, UidPool } from '../runner/index.ts';
 import { CodebaseHub, Sandbox, type NodeContext } from '../sandbox/index.ts';
@@ -72,6 +73,8 @@ export interface RuntimeOptions {
   /** First uid of this node's sandbox uids (two agents on one host need disjoint ranges). */
   readonly uidBase?: number;
   readonly uidCount?: number;
+  /** Pre-started fs hosts kept idle for new sandboxes (see fs/host/pool.ts). Default 2. */
+  readonly fsHostStandby?: number;
 }
 
 /** The parents of `dir` must be traversable by the sandbox uids (bwrap binds the mount from there). */
@@ -98,6 +101,9 @@ export class NodeRuntime {
   readonly #o: RuntimeOptions;
   readonly #uids: UidPool;
   readonly #held = new Map<string, HeldSandbox>();
+  /** Destroys under way: a second caller (destroy job vs. sweep) waits for the first rather than
+   *  deleting the directory while its FUSE mount is still being taken down. */
+  readonly #destroying = new Map<string, Promise<void>>();
   readonly #sandboxesDir: string;
 
   private constructor(o: RuntimeOptions, dataDir: string, ctx: NodeContext) {
@@ -129,17 +135,30 @@ export class NodeRuntime {
     await fsp.chmod(path.join(dataDir, 'codebases'), 0o700);
     await fsp.chmod(path.join(dataDir, 'state'), 0o700);
     await fsp.chmod(path.join(dataDir, 'run'), 0o755);
-    await checkTraversable(path.join(dataDir, 'sandboxes'));
-    const host = await requireHost({ runtimeDir: path.join(dataDir, 'run') });
-    await cleanupStaleMounts({ mountRoot: path.join(dataDir, 'sandboxes') });
-    const stateDir = path.join(dataDir, 'state');
-    const recovered = await recoverAll({ stateDir });
+    const compileCacheDir = path.join(dataDir, 'run', 'compile-cache');
+    await fsp.mkdir(compileCacheDir, { recursive: true, mode: 0o700 });
+    // In parallel with the checks below; a cache that could not be filled is not used (see
+    // warmCompileCache: hosts must not write into the data dir late).
+    const warming = warmCompileCache(compileCacheDir);
+    let host, recovered;
+    try {
+      await checkTraversable(path.join(dataDir, 'sandboxes'));
+      host = await requireHost({ runtimeDir: path.join(dataDir, 'run') });
+      await cleanupStaleMounts({ mountRoot: path.join(dataDir, 'sandboxes') });
+      recovered = await recoverAll({ stateDir: path.join(dataDir, 'state') });
+    } finally {
+      await warming;
+    }
     const ctx: NodeContext = {
       host,
       cgroups: createCgroupDriver(host.cgroup),
       hub: new CodebaseHub(),
       commits: new CommitQueue(),
-      stateDir,
+      stateDir: path.join(dataDir, 'state'),
+      fsHosts: new FsHostPool({
+        ...((await warming) ? { compileCacheDir } : {}),
+        ...(o.fsHostStandby === undefined ? {} : { standby: o.fsHostStandby }),
+      }),
     };
     return {
       runtime: new NodeRuntime(o, dataDir, ctx),
@@ -229,6 +248,14 @@ export class NodeRuntime {
 
   /** Unmounts (if held) and deletes the sandbox's files, and its scratch codebase. */
   async destroy(sandboxId: string, spec?: SandboxSpec): Promise<void> {
+    const running = this.#destroying.get(sandboxId);
+    if (running) return running;
+    const p = this.#destroyNow(sandboxId, spec).finally(() => this.#destroying.delete(sandboxId));
+    this.#destroying.set(sandboxId, p);
+    return p;
+  }
+
+  async #destroyNow(sandboxId: string, spec?: SandboxSpec): Promise<void> {
     const held = this.#held.get(sandboxId);
     this.#held.delete(sandboxId);
     if (held) {
@@ -247,5 +274,6 @@ export class NodeRuntime {
       this.#uids.release(h.uid);
     }
     this.#held.clear();
+    await this.ctx.fsHosts?.close();
   }
 }

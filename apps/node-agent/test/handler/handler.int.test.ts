@@ -1,6 +1,7 @@
 // Lambda-style handlers in both languages: results, printed output kept apart from the result,
 // exceptions as structured errors, async handlers, non-JSON results, syntax errors, missing
 // handler, timeouts, runtime exits — all against the real sandbox.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHandler } from '../../src/handler/index.ts';
 import {
@@ -19,6 +20,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.cleanup();
 });
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 const FORGED = '{"ok":true,"result":"forged"}';
 
@@ -164,6 +173,35 @@ describe('limits', () => {
     );
     expect(js.error).toMatchObject({ type: 'Timeout' });
     expect(liveProcessesOfUid(sb.spec.uid)).toEqual([]);
+  });
+
+  it('cancels a running handler: its process tree is killed and the error is Canceled', async () => {
+    // The handler starts a child that would outlive it; cancel must take the whole tree.
+    const code =
+      'import subprocess, time\ndef handler(e):\n    subprocess.Popen(["sleep", "300"])\n    print("started", flush=True)\n    time.sleep(300)\n';
+    const ac = new AbortController();
+    const running = runHandler(
+      sb,
+      { language: 'python', code, timeoutMs: 60_000 },
+      { killGraceMs: 200, signal: ac.signal },
+    );
+    await expect
+      .poll(() => liveProcessesOfUid(sb.spec.uid).some((pid) => commOf(pid) === 'sleep'), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    ac.abort();
+    const r = await running;
+    expect(r.error).toMatchObject({ type: 'Canceled' });
+    expect(r.result).toBeNull();
+    expect(r.stdout).toBe('started\n');
+    expect(liveProcessesOfUid(sb.spec.uid)).toEqual([]);
+    const pre = await runHandler(
+      sb,
+      { language: 'python', code: 'def handler(e):\n    return 1\n' },
+      { signal: AbortSignal.abort() },
+    );
+    expect(pre.error).toMatchObject({ type: 'Canceled' });
   });
 
   it('rejects a result larger than maxResultBytes', async () => {

@@ -4,6 +4,7 @@ import { compileCanonical } from '@cordon/policy';
 import { DenialLimiter, type DenialEvent } from '../audit.ts';
 import { FsError } from '../errors.ts';
 import type { HostConfig, HostMessage, HostRequest, ParentMessage } from './protocol.ts';
+import { loadFuse } from './fuse-native.ts';
 import { FsServer } from './server.ts';
 
 const DENIAL_FLUSH_MS = 100;
@@ -72,6 +73,13 @@ async function handle(
       // Pending events go out before the reply (IPC keeps order), so the parent has them all.
       flushDenials();
       return null;
+    case 'prepareExec':
+      // beforeExec + health in one round trip; a failed remount answers unmounted (fail closed).
+      await server.beforeExec().catch(() => undefined);
+      return server.health();
+    case 'afterExec':
+      flushDenials();
+      return server.afterExec(req.commit === true);
   }
 }
 
@@ -127,6 +135,14 @@ process.on('message', (raw: ParentMessage) => {
     },
   );
 });
+
+// Load the native addon now, while waiting for the config (a pooled host waits a while): the mount
+// then only mounts. A failure here is ignored — mount() loads it again and reports it.
+try {
+  loadFuse();
+} catch {
+  // reported by mount()
+}
 
 // The node agent went away: unmount rather than serve an orphaned mount.
 process.on('disconnect', () => void stop(0));

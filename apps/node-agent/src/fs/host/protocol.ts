@@ -24,12 +24,25 @@ export type RequestType =
   | 'invalidate'
   | 'beforeExec'
   | 'health'
-  | 'flushDenials';
+  | 'flushDenials'
+  | 'prepareExec'
+  | 'afterExec';
 
 export interface HostRequest {
   readonly id: number;
   readonly type: RequestType;
   readonly paths?: readonly string[];
+  /** afterExec: a commit follows, so an empty delta may be settled here (see FsServer.afterExec). */
+  readonly commit?: boolean;
+}
+
+/** Answer to afterExec. */
+export interface HostAfterExec {
+  /**
+   * Nothing to commit: no upper-layer entry, no whiteout, and no first-seen record left (dropped
+   * here when `commit` was asked, exactly as a commit of an empty delta would clear them).
+   */
+  readonly clean: boolean;
 }
 
 export interface HostHealth {

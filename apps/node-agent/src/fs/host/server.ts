@@ -18,7 +18,7 @@ import { buildFuseOptions } from '../options.ts';
 import { SeenLog } from '../seen.ts';
 import type { FuseInstance } from './fuse-native.ts';
 import { loadFuse } from './fuse-native.ts';
-import type { HostConfig, HostHealth } from './protocol.ts';
+import type { HostAfterExec, HostConfig, HostHealth } from './protocol.ts';
 
 type AnyFn = (...args: never[]) => void;
 
@@ -140,6 +140,33 @@ export class FsServer {
     if (!this.#pendingInvalidation) return;
     this.#pendingInvalidation = false;
     await this.remount();
+  }
+
+  /**
+   * After an exec: reports whether the delta holds anything a commit would apply. With `commit`,
+   * an otherwise empty delta's first-seen records are dropped here, as the committer would when it
+   * clears a delta with no operations — so the parent can skip quiesce + commit + resetDelta.
+   */
+  afterExec(commit: boolean): HostAfterExec {
+    const { index, seen } = this.#ctx.layers;
+    const empty =
+      !this.#paused &&
+      index.entries.size === 0 &&
+      index.whiteouts.size === 0 &&
+      index.opaque.size === 0;
+    if (!empty) return { clean: false };
+    if (seen.size === 0) return { clean: true };
+    if (!commit) return { clean: false };
+    // Natively served opens skip the seen log once a path is in it: forget them first.
+    this.#ctx.attrCache?.bump();
+    seen.reset();
+    // Synchronous: no FUSE op may append a record between the reset and the truncation.
+    try {
+      fs.truncateSync(deltaPaths(this.#config.deltaDir).seen, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return { clean: true };
   }
 
   quiesce(): { openHandles: number } {
