@@ -2,20 +2,25 @@ import type { ExecOutcome, ExecRecord, ExecResult as WireResult } from '@cordon/
 import { TimeoutError, cordonError, toCordonError } from './errors.ts';
 import { outputEvents, type ExecEvent, type OutputStreamOptions } from './output-stream.ts';
 import type { Transport } from './transport.ts';
-import type { CommitSummary, DenialSummary, ExecResult } from './types.ts';
+import type { ExecResult } from './types.ts';
 
 /** How long one execs.wait call blocks on the gateway before the client asks again. */
 const WAIT_SLICE_MS = 60_000;
 
-function denialsOf(r: WireResult | null): DenialSummary {
-  const d = (r as { denials?: Partial<DenialSummary> } | null)?.denials;
-  return { count: d?.count ?? 0, sample: d?.sample ?? [] };
-}
-
-function commitOf(r: WireResult | null): CommitSummary | null {
-  const c = r?.commit as Partial<CommitSummary> | null | undefined;
-  return c ? ({ error: null, ...c } as CommitSummary) : null;
-}
+/** The result of an exec canceled before it ran. */
+const NOT_RUN: WireResult = {
+  exitCode: null,
+  signal: null,
+  timedOut: false,
+  oomKilled: false,
+  canceled: true,
+  durationMs: 0,
+  stdoutBytes: 0,
+  stderrBytes: 0,
+  truncated: false,
+  commit: null,
+  denials: { count: 0, sample: [] },
+};
 
 /** The public result of an exec from the gateway's outcome. Throws for `failed`. */
 export function resultOf(execId: string, outcome: ExecOutcome): ExecResult {
@@ -23,21 +28,8 @@ export function resultOf(execId: string, outcome: ExecOutcome): ExecResult {
     const e = outcome.error ?? { code: 'INTERNAL' as const, message: `exec ${execId} failed` };
     throw cordonError(e.code, e.message);
   }
-  const r = outcome.result;
-  return {
-    execId,
-    exitCode: r?.exitCode ?? null,
-    signal: r?.signal ?? null,
-    timedOut: r?.timedOut ?? false,
-    oomKilled: r?.oomKilled ?? false,
-    canceled: outcome.status === 'canceled' || (r?.canceled ?? false),
-    durationMs: r?.durationMs ?? 0,
-    stdoutBytes: r?.stdoutBytes ?? 0,
-    stderrBytes: r?.stderrBytes ?? 0,
-    truncated: r?.truncated ?? false,
-    commit: commitOf(r),
-    denials: denialsOf(r),
-  };
+  const { handler, ...result } = outcome.result ?? NOT_RUN; // handler results: sb.handler()
+  return { execId, ...result, canceled: outcome.status === 'canceled' || result.canceled };
 }
 
 function outcomeOfRecord(rec: ExecRecord): ExecOutcome {

@@ -75,6 +75,11 @@ export async function* outputEvents(
     w?.();
   };
 
+  // Never after the transport closed: tRPC's lazy ws client would open a new socket for it, and
+  // that socket (with its inactivity timer) kept a finished CLI process alive.
+  const resubscribe = () => {
+    if (!ended && !paused && failure === null && !transport.closed) subscribe();
+  };
   const subscribe = () => {
     const from = lastQueuedSeq;
     const s = transport.trpc.execs.output.subscribe(
@@ -95,20 +100,21 @@ export async function* outputEvents(
         onError: (err) => {
           if (isTransient(err) && retries < maxRetries) {
             retries++;
-            setTimeout(
-              () => {
-                if (!ended && !paused && failure === null) subscribe();
-              },
-              Math.min(2_000, 50 * 2 ** retries),
-            );
+            setTimeout(resubscribe, Math.min(2_000, 50 * 2 ** retries));
           } else {
             failure = toCordonError(err, transport.endpoints.origin);
           }
           notify();
         },
         onComplete: () => {
+          if (transport.closed) {
+            // The client was closed under the stream: it ends here, quietly.
+            ended = true;
+            notify();
+            return;
+          }
           // Ended without `end` (e.g. the gateway shut down): resume, maybe on another gateway.
-          if (!ended && !paused && failure === null) setTimeout(() => subscribe(), 100);
+          setTimeout(resubscribe, 100);
         },
       },
     );
@@ -129,13 +135,14 @@ export async function* outputEvents(
         // Set by the subscription's callbacks while this loop waited.
         const failed = failure as CordonError | null;
         if (failed) throw failed;
+        if (ended) return;
         await new Promise<void>((r) => (wake = r));
         continue;
       }
       if (ev.kind === 'chunk') queuedBytes -= ev.data.length;
       if (paused && queuedBytes <= highWater / 2) {
         paused = false;
-        subscribe();
+        resubscribe();
       }
       lastSeq = ev.seq;
       switch (ev.kind) {

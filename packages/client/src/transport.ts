@@ -57,6 +57,8 @@ export interface Transport {
   /** For procedures this client's AppRouter type does not know yet (newer gateways). */
   readonly untyped: TRPCUntypedClient<AppRouter>;
   readonly token: string;
+  /** True once close() was called: streams must not resubscribe (that would reopen the socket). */
+  readonly closed: boolean;
   close(): Promise<void>;
 }
 
@@ -89,12 +91,17 @@ export function createTransport(o: TransportOptions): Transport {
       }),
     ],
   });
+  let closed = false;
   return {
     endpoints,
     trpc,
     untyped: getUntypedClient(trpc),
     token: o.token,
+    get closed() {
+      return closed;
+    },
     async close() {
+      closed = true;
       // Bounded: a half-open socket must not hold the caller's shutdown.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

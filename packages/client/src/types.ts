@@ -1,5 +1,10 @@
-import type { Level, PresetName, Rule } from '@cordon/policy';
-import type { HANDLER_LANGUAGES, NetworkMode } from '@cordon/protocol';
+import type { PresetName, Rule } from '@cordon/policy';
+import type {
+  DenialEvent,
+  ExecResult as WireExecResult,
+  HANDLER_LANGUAGES,
+  NetworkMode,
+} from '@cordon/protocol';
 
 /** Sandbox limits. Every field is optional; the defaults are the gateway's (see README). */
 export interface LimitsOptions {
@@ -26,7 +31,7 @@ export interface SandboxOptions {
   readonly limits?: LimitsOptions;
   /** `'none'` (default) or `'host'`. */
   readonly network?: NetworkMode;
-  /** Strict mode: refuse rules that cannot be enforced exactly. Default false. */
+  /** Strict mode: a seccomp filter makes dangerous syscalls (ptrace, mount, bpf…) fail with EPERM. Default false. */
   readonly strict?: boolean;
   /** Destroy the sandbox after this long without an exec; null = never. Default null. */
   readonly idleTimeoutMs?: number | null;
@@ -38,54 +43,15 @@ export interface SandboxOptions {
   readonly quotaBytes?: number;
 }
 
-/** Changes an exec committed to the codebase. */
-export interface CommitSummary {
-  readonly committed: boolean;
-  readonly added: number;
-  readonly modified: number;
-  readonly deleted: number;
-  /** Paths another sandbox changed since this one read them (last writer won). */
-  readonly conflicts: number;
-  /** Why the commit failed (the changes stay in the sandbox); null otherwise. */
-  readonly error: string | null;
-}
+/** Changes an exec committed, the accesses it was denied: the wire types, one schema each. */
+export type { CommitSummary, DenialSummary } from '@cordon/protocol';
 
 /** An access the policy refused. */
-export interface Denial {
-  readonly sandboxId: string;
-  readonly op: string;
-  readonly path: string;
-  /** The path's level under the policy. */
-  readonly level: Level;
-  /** The level the operation needed. */
-  readonly required: Level;
-  /** Epoch milliseconds. */
-  readonly at: number;
-}
+export type Denial = DenialEvent;
 
-export interface ExecResult {
+/** How an exec ended. `timedOut`: it ran past `timeoutMs` and was killed (the CLI exits 124). */
+export interface ExecResult extends Omit<WireExecResult, 'handler'> {
   readonly execId: string;
-  /** null when a signal ended the command (see `signal`), or when it never ran (canceled). */
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  /** It ran past `timeoutMs` and was killed. The CLI exits 124 then. */
-  readonly timedOut: boolean;
-  readonly oomKilled: boolean;
-  readonly canceled: boolean;
-  readonly durationMs: number;
-  readonly stdoutBytes: number;
-  readonly stderrBytes: number;
-  /** Output beyond `limits.outputBytes` was dropped. */
-  readonly truncated: boolean;
-  /** null when nothing was committed (nothing changed, or the codebase is not shared). */
-  readonly commit: CommitSummary | null;
-  /** Accesses the policy refused during this exec: the count and the first few. */
-  readonly denials: DenialSummary;
-}
-
-export interface DenialSummary {
-  readonly count: number;
-  readonly sample: readonly Denial[];
 }
 
 export interface RunResult extends ExecResult {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A child process of the stack, stopped by its PID (never by name). */
 export interface Child {
@@ -51,7 +50,14 @@ export async function spawnChild(o: SpawnOptions): Promise<{ child: Child; ready
     async stop(graceMs = 10_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+      // The grace timer is cleared as soon as the child exits: left running, it kept a finished
+      // `cordon run` alive for the whole grace period.
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs))),
+      ]);
+      clearTimeout(timer);
       if (!done) {
         proc.kill('SIGKILL');
         await exited;
