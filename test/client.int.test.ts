@@ -3,20 +3,12 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, PolicyError, type ExecEvent } from '@cordon/client';
-import { hasProcedure, startTestStack, uploadWorks, type TestStack } from './helpers/stack.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let t: TestStack;
-let caps: { codebases: boolean; upload: boolean; sessions: boolean; handlers: boolean };
 
 beforeAll(async () => {
   t = await startTestStack();
-  caps = {
-    codebases: await hasProcedure(t.cordon, 'codebases.create', 'mutation'),
-    sessions: await hasProcedure(t.cordon, 'sessions.create', 'mutation'),
-    handlers: await hasProcedure(t.cordon, 'sandboxes.handler', 'mutation'),
-    upload: false,
-  };
-  caps.upload = caps.codebases && (await uploadWorks(t));
 });
 afterAll(async () => {
   await t?.close();
@@ -103,8 +95,7 @@ describe('client → gateway → node agent', () => {
     );
   });
 
-  it('fromLocal in place: commits land in the directory; secrets stay invisible', async (ctx) => {
-    ctx.skip(!caps.codebases, 'the gateway has no codebases.create yet (issue 5 work in progress)');
+  it('fromLocal in place: commits land in the directory; secrets stay invisible', async () => {
     const dir = await project();
     await using sb = await t.cordon.sandbox.fromLocal(dir, {
       preset: 'agent-safe',
@@ -123,11 +114,7 @@ describe('client → gateway → node agent', () => {
     expect(existsSync(path.join(dir, 'README.md'))).toBe(false);
   });
 
-  it('fromLocal by upload: .gitignore respected, progress reported, pull() applies changes', async (ctx) => {
-    ctx.skip(
-      !caps.upload,
-      'a tar PUT to /v1/codebases/<id>/tar does not complete on this gateway + node yet (issue 5 transfer work in progress)',
-    );
+  it('fromLocal by upload: .gitignore respected, progress reported, pull() applies changes', async () => {
     const dir = await project();
     const phases = new Set<string>();
     await using sb = await t.cordon.sandbox.fromLocal(dir, {
@@ -150,8 +137,7 @@ describe('client → gateway → node agent', () => {
     expect(existsSync(path.join(dir, '.env'))).toBe(true);
   });
 
-  it('sessions keep cwd and variables between commands', async (ctx) => {
-    ctx.skip(!caps.sessions, 'the gateway has no sessions.* yet (issue 5 work in progress)');
+  it('sessions keep cwd and variables between commands', async () => {
     await using sb = await t.cordon.sandbox.create({ preset: 'full-access' });
     await sb.run('mkdir -p sub');
     await using sh = await sb.session();
@@ -161,8 +147,7 @@ describe('client → gateway → node agent', () => {
     expect(r.exitCode).toBe(0);
   });
 
-  it('handlers return what handler(event) returned', async (ctx) => {
-    ctx.skip(!caps.handlers, 'the gateway has no sandboxes.handler yet (issue 5 work in progress)');
+  it('handlers return what handler(event) returned', async () => {
     await using sb = await t.cordon.sandbox.create({ preset: 'agent-safe' });
     const h = await sb.handler<{ sum: number }>({
       language: 'python',

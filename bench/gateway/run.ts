@@ -5,13 +5,15 @@
 //      sampled, and a paused subscriber.
 //
 //   source scripts/env.sh && node bench/gateway/run.ts [--runs 500] [--creates 30] [--mib 512] [--out FILE]
+//   [--only roundtrip]   (exec round trips alone: no create or streaming phase)
+//   [--gateway-args '--cpu-prof --cpu-prof-dir=DIR'] [--node-agent-args '…']
 //
 // Needs root (the node agent runs real bwrap + FUSE sandboxes). Starts redis-server, a gateway
 // process and a node agent process in a temp dir and stops them by PID.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { createLatency, roundTrips } from './roundtrip.ts';
-import { startStack } from './stack.ts';
+import { createLatency, roundTrips, type Stat } from './roundtrip.ts';
+import { cpuSeconds, startStack } from './stack.ts';
 import { pausedSubscriber, streamViaHttpRaw, streamViaWebsocket } from './stream.ts';
 
 const arg = (name: string, fallback: string): string => {
@@ -22,6 +24,7 @@ const RUNS = Number(arg('--runs', '500'));
 const CREATES = Number(arg('--creates', '30'));
 const MIB = Number(arg('--mib', '512'));
 const OUT = arg('--out', '');
+const ONLY_RT = arg('--only', '') === 'roundtrip';
 const MiB = 1024 * 1024;
 const load = () =>
   os
@@ -29,18 +32,54 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+function cpuOfStack(): { gateway: number; node: number; redis: number } {
+  return {
+    gateway: cpuSeconds(s.gatewayPid),
+    node: cpuSeconds(s.nodePid),
+    redis: cpuSeconds(s.redisPid),
+  };
+}
+
 const loadStart = load();
-const s = await startStack();
+const s = await startStack({
+  gatewayNodeArgs: arg('--gateway-args', '').split(' ').filter(Boolean),
+  nodeAgentNodeArgs: arg('--node-agent-args', '').split(' ').filter(Boolean),
+});
 try {
   const sb = await s.call<{ id: string }>('sandboxes.create', {
     preset: 'agent-safe',
     limits: { outputBytes: MIB * MiB, timeoutMs: 600_000 },
   });
+  const cpu0 = cpuOfStack();
   const rt = await roundTrips(s, sb.id, RUNS, 20);
+  const cpu1 = cpuOfStack();
+  // CPU per full-path exec (the other variants run in this process): less noisy than latency.
+  const perExec = (k: keyof typeof cpu0) => (((cpu1[k] - cpu0[k]) * 1000) / (RUNS + 20)).toFixed(2);
+  console.error(
+    `CPU ms per full-path exec: gateway ${perExec('gateway')}, node agent ${perExec('node')}, redis ${perExec('redis')}`,
+  );
+  if (ONLY_RT) {
+    console.log(
+      [
+        `load average ${loadStart} at start, ${load()} at the end`,
+        ...rt.map(
+          (r) =>
+            `${r.name}: p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} mean ${r.mean.toFixed(2)}`,
+        ),
+      ].join('\n'),
+    );
+  } else {
+    await otherPhases(sb.id, rt);
+  }
+} finally {
+  await s.stop();
+}
+
+async function otherPhases(sandboxId: string, rt: readonly Stat[]): Promise<void> {
   const create = await createLatency(s, CREATES);
-  const ws = await streamViaWebsocket(s, sb.id, MIB * MiB);
-  const raw = await streamViaHttpRaw(s, sb.id, MIB * MiB);
-  const paused = await pausedSubscriber(s, sb.id, MIB * MiB);
+  const ws = await streamViaWebsocket(s, sandboxId, MIB * MiB);
+  const raw = await streamViaHttpRaw(s, sandboxId, MIB * MiB);
+  const paused = await pausedSubscriber(s, sandboxId, MIB * MiB);
 
   const f2 = (n: number) => n.toFixed(2);
   const md = [
@@ -62,6 +101,4 @@ try {
   ].join('\n');
   console.log(md);
   if (OUT) writeFileSync(OUT, md + '\n');
-} finally {
-  await s.stop();
 }

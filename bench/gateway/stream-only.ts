@@ -1,8 +1,18 @@
 // Streaming part of the gateway benchmark alone, for iterating on the output path:
-//   source scripts/env.sh && node bench/gateway/stream-only.ts [--mib 512] [--only ws|raw] [--paused] [--node-agent-args '…'] [--gateway-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
+//   source scripts/env.sh && node bench/gateway/stream-only.ts [--mib 512] [--only client|ws|raw] [--paused] [--node-agent-args '…'] [--gateway-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
+// client = @cordon/client (tRPC websocket with binary output frames, what `cordon run` uses);
+// ws = a plain tRPC websocket subscription (JSON + base64, what a non-@cordon/client tRPC client
+// gets); raw = GET /v1/execs/:id/output?format=raw.
 import os from 'node:os';
-import { startStack } from './stack.ts';
-import { pausedSubscriber, streamViaHttpRaw, streamViaWebsocket } from './stream.ts';
+import { createCordon } from '@cordon/client';
+import { startStack, type Stack } from './stack.ts';
+import {
+  measure,
+  pausedSubscriber,
+  startExec,
+  streamViaHttpRaw,
+  streamViaWebsocket,
+} from './stream.ts';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
@@ -25,6 +35,23 @@ const gatewayEnv = Object.fromEntries(
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const nodeAgentNodeArgs = arg('--node-agent-args', '').split(' ').filter(Boolean);
+/** @cordon/client's output iterator: the tRPC websocket with binary output frames. */
+async function streamViaClient(st: Stack, sandboxId: string, bytes: number): Promise<void> {
+  const execId = await startExec(st, sandboxId, bytes);
+  const cordon = createCordon({ url: st.baseUrl, token: st.token });
+  try {
+    await measure(st, '@cordon/client (tRPC websocket, binary output frames)', bytes, async () => {
+      let got = 0;
+      for await (const ev of cordon.execs.attach(execId)) {
+        if (ev.kind !== 'gap') got += ev.data.length;
+      }
+      return got;
+    });
+  } finally {
+    await cordon.close();
+  }
+}
+
 const s = await startStack({ gatewayNodeArgs: gatewayArgs, gatewayEnv, nodeAgentNodeArgs });
 try {
   const sb = await s.call<{ id: string }>('sandboxes.create', {
@@ -32,8 +59,9 @@ try {
     limits: { outputBytes: MIB * MiB, timeoutMs: 600_000 },
   });
   const only = arg('--only', '');
-  if (only !== 'raw') await streamViaWebsocket(s, sb.id, MIB * MiB);
-  if (only !== 'ws') await streamViaHttpRaw(s, sb.id, MIB * MiB);
+  if (only === '' || only === 'client') await streamViaClient(s, sb.id, MIB * MiB);
+  if (only === '' || only === 'ws') await streamViaWebsocket(s, sb.id, MIB * MiB);
+  if (only === '' || only === 'raw') await streamViaHttpRaw(s, sb.id, MIB * MiB);
   if (process.argv.includes('--paused')) await pausedSubscriber(s, sb.id, MIB * MiB);
 } finally {
   await s.stop();

@@ -54,7 +54,7 @@ function subscribe(
   return ws;
 }
 
-async function startExec(s: Stack, sandboxId: string, bytes: number): Promise<string> {
+export async function startExec(s: Stack, sandboxId: string, bytes: number): Promise<string> {
   const r = await s.call<{ execId: string }>('sandboxes.exec', {
     sandboxId,
     argv: ['head', '-c', String(bytes), '/dev/zero'],
@@ -62,7 +62,7 @@ async function startExec(s: Stack, sandboxId: string, bytes: number): Promise<st
   return r.execId;
 }
 
-async function measure(
+export async function measure(
   s: Stack,
   client: string,
   bytes: number,

@@ -18,10 +18,14 @@ export interface PolicyFlags {
   readonly policy?: string;
 }
 
+/** The preset of a command given neither --preset nor --policy: --rule flags refine it. */
+export const DEFAULT_PRESET: PresetName = 'agent-safe';
+
 /**
  * Builds the policy the flags describe: a policy file (if any) first, then `--preset` (which
- * replaces the file's preset), then `--rule` flags appended after the file's rules so they win
- * exact ties. Every problem becomes a USAGE error naming the flag or file entry at fault.
+ * replaces the file's preset; DEFAULT_PRESET without a file), then `--rule` flags appended after
+ * the file's rules so they win exact ties. Every problem becomes a USAGE error naming the flag or
+ * file entry at fault.
  */
 export async function policyFromFlags(flags: PolicyFlags): Promise<Policy> {
   let preset: PresetName | undefined;
@@ -52,6 +56,9 @@ export async function policyFromFlags(flags: PolicyFlags): Promise<Policy> {
       );
     }
     preset = flags.preset as PresetName;
+  } else if (flags.policy === undefined) {
+    // `--rule '/src/**=write@20'` alone means "agent-safe, and src/ writable" — not "only src/".
+    preset = DEFAULT_PRESET;
   }
   const fromFile = rules.length;
   for (const spec of flags.rule ?? [])

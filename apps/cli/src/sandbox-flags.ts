@@ -43,9 +43,7 @@ export function addSandboxFlags(cmd: Command, withTimeout: boolean): Command {
 export async function sandboxOptionsOf(
   f: SandboxFlags,
 ): Promise<{ options: SandboxOptions; timeoutMs: number | undefined }> {
-  const noPolicyFlags =
-    f.preset === undefined && f.policy === undefined && (f.rule ?? []).length === 0;
-  const policy = await policyFromFlags(noPolicyFlags ? { preset: 'agent-safe' } : f);
+  const policy = await policyFromFlags(f);
   const limits = {
     ...(f.memory === undefined ? {} : { memoryBytes: parseSize('--memory', f.memory) }),
     ...(f.cpus === undefined ? {} : { cpuMillicores: parseCpus('--cpus', f.cpus) }),

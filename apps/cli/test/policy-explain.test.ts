@@ -43,8 +43,28 @@ describe('cordon policy explain', () => {
   });
 
   it('says default when no rule matches', async () => {
-    const r = await run('policy', 'explain', '--rule', '/a=read', '/b');
+    const file = path.join(dir, 'only-a.yaml');
+    await writeFile(file, 'rules:\n  - pattern: /a\n    permission: read\n');
+    const r = await run('policy', 'explain', '--policy', file, '/b');
     expect(r.out).toContain('none   /b  default (no rule matches)');
+  });
+
+  it('--rule alone refines the default preset (agent-safe) instead of replacing it', async () => {
+    const r = await run(
+      'policy',
+      'explain',
+      '--json',
+      '--rule',
+      '/src/**=write@20',
+      '/src/a.ts',
+      '/.env',
+      '/README.md',
+    );
+    const levels = r.out
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { level: string }).level);
+    expect(levels).toEqual(['write', 'none', 'read']);
   });
 
   it('reads a YAML policy file, and --rule extends it', async () => {

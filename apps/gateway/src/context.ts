@@ -3,16 +3,21 @@ import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { bearerToken, lookupToken, type Principal } from './auth/tokens.ts';
+import { bearerToken, type Principal, type TokenCache } from './auth/tokens.ts';
 import type { NodeQueues } from './dispatch/queues.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { DoneBus } from './output/done-bus.ts';
+import type { SharedOutputReader } from './output/shared-reader.ts';
 
 /** Everything a procedure may touch; one instance per gateway, passed explicitly. */
 export interface Services {
   readonly redis: Redis;
   readonly queues: NodeQueues;
   readonly doneBus: DoneBus;
+  /** Token → principal, cached briefly (auth/tokens.ts explains how revocations reach it). */
+  readonly tokens: TokenCache;
+  /** Reads exec output streams for every subscriber (two Redis connections in all). */
+  readonly outputReader: SharedOutputReader;
   readonly options: ResolvedOptions;
   readonly log: Logger;
   /** Reply address put into exec jobs; known once the server listens. */
@@ -35,7 +40,7 @@ function requestIdOf(req: IncomingMessage): string {
 
 export async function httpContext(services: Services, req: IncomingMessage): Promise<Context> {
   const token = bearerToken(req.headers.authorization);
-  const principal = token ? await lookupToken(services.redis, token) : null;
+  const principal = token ? await services.tokens.lookup(token) : null;
   const requestId = requestIdOf(req);
   return { services, principal, socket: null, requestId, log: services.log.child({ requestId }) };
 }
@@ -48,7 +53,7 @@ export async function wsContext(
   connectionParams: Readonly<Record<string, string | undefined>> | null,
 ): Promise<Context> {
   const token = connectionParams?.token ?? bearerToken(req.headers.authorization);
-  const principal = token ? await lookupToken(services.redis, token) : null;
+  const principal = token ? await services.tokens.lookup(token) : null;
   const requestId = requestIdOf(req);
   return { services, principal, socket, requestId, log: services.log.child({ requestId }) };
 }

@@ -14,14 +14,30 @@ export interface ErrorData {
 interface ZodLikeIssue {
   readonly path: readonly PropertyKey[];
   readonly message: string;
+  readonly code?: string;
+  /** zod's `unrecognized_keys` issue names the offending keys here; its path is their parent. */
+  readonly keys?: readonly PropertyKey[];
 }
 
 function isZodLike(e: unknown): e is { issues: ZodLikeIssue[] } {
   return typeof e === 'object' && e !== null && Array.isArray((e as { issues?: unknown }).issues);
 }
 
+/**
+ * Field issues from zod's. An unknown key becomes one issue per key whose path is the key itself
+ * (zod reports it on the parent object, which at the top level is the empty path).
+ */
 export function zodIssues(issues: readonly ZodLikeIssue[]): FieldIssue[] {
-  return issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  return issues.flatMap((i) => {
+    const base = i.path.map(String);
+    if (i.code === 'unrecognized_keys' && Array.isArray(i.keys) && i.keys.length > 0) {
+      return i.keys.map((k) => ({
+        path: [...base, String(k)].join('.'),
+        message: "unknown field; remove it (see the procedure's input schema)",
+      }));
+    }
+    return [{ path: base.join('.'), message: i.message }];
+  });
 }
 
 export function policyIssues(e: PolicyError, prefix: string): FieldIssue[] {

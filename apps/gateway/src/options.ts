@@ -36,6 +36,12 @@ export interface GatewayOptions {
   readonly wsHighWaterBytes?: number;
   /** Entries per XREAD of a subscriber. Default 16 (≤ 1 MiB of 64 KiB chunks in memory). */
   readonly readBatchEntries?: number;
+  /**
+   * How long a known API token is trusted without asking Redis. Revocations reach every gateway
+   * at once over pub/sub; this bounds a revocation whose message was lost. 0 disables the cache.
+   * Default 2 000 ms.
+   */
+  readonly tokenCacheTtlMs?: number;
   readonly logger?: Logger;
   /** Reported by `health`. Default the package version. */
   readonly version?: string;
@@ -67,6 +73,7 @@ export function resolveOptions(o: GatewayOptions): ResolvedOptions {
     execTtlMs: o.execTtlMs ?? 24 * 60 * 60 * 1000,
     wsHighWaterBytes: o.wsHighWaterBytes ?? 1024 * 1024,
     readBatchEntries: o.readBatchEntries ?? 16,
+    tokenCacheTtlMs: o.tokenCacheTtlMs ?? 2_000,
     version: o.version ?? '0.1.0',
   };
 }

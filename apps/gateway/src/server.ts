@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLUSTER_WS_PATH } from '@cordon/protocol';
+import { CLUSTER_WS_PATH, OUTPUT_BINARY_QUERY } from '@cordon/protocol';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
-import { createToken } from './auth/tokens.ts';
+import { createToken, TokenCache } from './auth/tokens.ts';
 import { httpContext, wsContext, type Services } from './context.ts';
 import { Janitor } from './dispatch/janitor.ts';
 import { NodeQueues } from './dispatch/queues.ts';
@@ -15,7 +15,9 @@ import { resolveOptions, type GatewayOptions } from './options.ts';
 import { CodebaseHttp } from './http/codebase-http.ts';
 import { ClusterEndpoint } from './output/cluster-endpoint.ts';
 import { DoneBus } from './output/done-bus.ts';
-import { outputAwareEncoder } from './output/ws-encoder.ts';
+import { withLocalWake } from './output/observer.ts';
+import { SharedOutputReader } from './output/shared-reader.ts';
+import { binaryOutputEncoder, outputAwareEncoder } from './output/ws-encoder.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { createOpsRoutes } from './observability/ops-routes.ts';
 import { createRestRoutes } from './rest/rest-routes.ts';
@@ -47,6 +49,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.logger ?? pino({ name: 'cordon-gateway' });
   const redis = new Redis(options.redis);
   const doneBus = await DoneBus.start(redis);
+  const tokens = new TokenCache(redis, { ttlMs: options.tokenCacheTtlMs });
+  doneBus.listen(
+    (message) => tokens.onMessage(message),
+    () => tokens.clear(),
+  );
+  const outputReader = await SharedOutputReader.start({ redis });
   const queues = new NodeQueues(redis);
   if (options.adminToken) {
     await createToken(redis, {
@@ -62,6 +70,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     redis,
     queues,
     doneBus,
+    tokens,
+    outputReader,
     options,
     log,
     clusterUrl: () => clusterUrl,
@@ -84,6 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     version: options.version,
     output: {
       redis,
+      source: outputReader,
       highWaterBytes: options.wsHighWaterBytes,
       batchEntries: options.readBatchEntries,
       observer: metrics,
@@ -112,33 +123,49 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   });
 
-  const clientWss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
-  const wsHandler = applyWSSHandler({
-    wss: clientWss,
-    router: appRouter,
-    createContext: ({ req, res, info }) => wsContext(services, req, res, info.connectionParams),
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
-    experimental_encoder: outputAwareEncoder,
-  });
+  // Two tRPC websocket servers on the same path, differing only in how output chunks are framed:
+  // JSON text (base64 data) by default, binary output frames for clients that connect with
+  // `?output=binary` (@cordon/client). tRPC's encoder is per handler, so the choice is made at
+  // the upgrade. permessage-deflate stays off (ws's default for servers): compressing output
+  // would cost more CPU than the whole path and hold zlib buffers per connection.
+  const wsOptions = { noServer: true, maxPayload: 4 * 1024 * 1024, perMessageDeflate: false };
+  const clientWss = new WebSocketServer(wsOptions);
+  const binaryWss = new WebSocketServer(wsOptions);
+  const wsHandlers = [
+    { wss: clientWss, encoder: outputAwareEncoder },
+    { wss: binaryWss, encoder: binaryOutputEncoder },
+  ].map(({ wss, encoder }) =>
+    applyWSSHandler({
+      wss,
+      router: appRouter,
+      createContext: ({ req, res, info }) => wsContext(services, req, res, info.connectionParams),
+      keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+      experimental_encoder: encoder,
+    }),
+  );
   const cluster = new ClusterEndpoint({
     redis,
     clusterToken: options.clusterToken,
     streamMaxEntries: options.streamMaxEntries,
     execTtlMs: options.execTtlMs,
     log: log.child({ component: 'cluster' }),
-    observer: metrics,
+    // An exec settled here wakes this gateway's execs.wait callers at once (no pub/sub hop).
+    observer: withLocalWake(metrics, (key, hash) => doneBus.notify(key, hash)),
+    outputReader,
   });
   bufferedBytes = () => {
     let toClients = 0;
     for (const ws of clientWss.clients) toClients += ws.bufferedAmount;
+    for (const ws of binaryWss.clients) toClients += ws.bufferedAmount;
     for (const res of streamingOutputs) toClients += res.writableLength;
     return { toRedis: cluster.inflightBytes, toClients };
   };
   server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?');
     if (path === CLUSTER_WS_PATH) cluster.handleUpgrade(req, socket, head);
     else if (path === TRPC_PATH) {
-      clientWss.handleUpgrade(req, socket, head, (ws) => clientWss.emit('connection', ws, req));
+      const wss = query.split('&').includes(OUTPUT_BINARY_QUERY) ? binaryWss : clientWss;
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
 
@@ -170,15 +197,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     async close() {
       await janitor.stop();
-      wsHandler.broadcastReconnectNotification();
-      for (const ws of clientWss.clients) ws.terminate();
+      for (const h of wsHandlers) h.broadcastReconnectNotification();
+      for (const ws of [...clientWss.clients, ...binaryWss.clients]) ws.terminate();
       for (const res of streamingOutputs) res.destroy();
       clientWss.close();
+      binaryWss.close();
       cluster.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await queues.close();
       await doneBus.close();
+      outputReader.close();
       redis.disconnect();
     },
   };

@@ -334,6 +334,18 @@ const CASES: Record<string, readonly BadCase[] | null> = {
       code: 'BAD_REQUEST',
       names: 'env.A',
     },
+    {
+      name: 'pty cols zero',
+      input: (f) => ({ sandboxId: f.sandboxId, pty: { cols: 0, rows: 24 } }),
+      code: 'BAD_REQUEST',
+      names: 'pty.cols',
+    },
+    {
+      name: 'pty term with shell syntax',
+      input: (f) => ({ sandboxId: f.sandboxId, pty: { cols: 80, rows: 24, term: '$(id)' } }),
+      code: 'BAD_REQUEST',
+      names: 'pty.term',
+    },
   ],
   'sessions.get': idCases('sessionId'),
   'sessions.exec': [
@@ -361,6 +373,48 @@ const CASES: Record<string, readonly BadCase[] | null> = {
       input: (f) => ({ sessionId: f.sessionId, command: 'pwd', outputBytes: -1 }),
       code: 'BAD_REQUEST',
       names: 'outputBytes',
+    },
+  ],
+  'sessions.input': [
+    ...idCases('sessionId', { data: 'ls\r' }),
+    {
+      name: 'data empty',
+      input: (f) => ({ sessionId: f.sessionId, data: '' }),
+      code: 'BAD_REQUEST',
+      names: 'data',
+    },
+    {
+      name: 'data oversized',
+      input: (f) => ({ sessionId: f.sessionId, data: 'a'.repeat(65 * KiB) }),
+      code: 'BAD_REQUEST',
+      names: 'data',
+    },
+    {
+      name: 'unknown encoding',
+      input: (f) => ({ sessionId: f.sessionId, data: 'ls', encoding: 'hex' }),
+      code: 'BAD_REQUEST',
+      names: 'encoding',
+    },
+    {
+      name: 'input to a command shell',
+      input: (f) => ({ sessionId: f.sessionId, data: 'ls\r' }),
+      code: 'CONFLICT',
+      names: 'sessions.exec',
+    },
+  ],
+  'sessions.resize': [
+    ...idCases('sessionId', { cols: 80, rows: 24 }),
+    {
+      name: 'rows oversized',
+      input: (f) => ({ sessionId: f.sessionId, cols: 80, rows: 100_000 }),
+      code: 'BAD_REQUEST',
+      names: 'rows',
+    },
+    {
+      name: 'cols a string',
+      input: (f) => ({ sessionId: f.sessionId, cols: '80', rows: 24 }),
+      code: 'BAD_REQUEST',
+      names: 'cols',
     },
   ],
   'sessions.close': idCases('sessionId'),
@@ -630,12 +684,9 @@ describe('bad input', () => {
     expect(answer.data?.cordonCode, answer.message).toBe(row.code);
     expect(answer.data?.stack).toBeUndefined();
     if (row.code === 'BAD_REQUEST') {
-      // An unknown key is reported on its parent object (path ''), named in the issue's message.
+      // An unknown key is reported under its own path, like any other field.
       const named = (answer.data?.issues ?? []).some(
-        (i) =>
-          i.path === row.names ||
-          i.path.startsWith(`${row.names}.`) ||
-          (i.path === '' && i.message.includes(row.names)),
+        (i) => i.path === row.names || i.path.startsWith(`${row.names}.`),
       );
       expect(named, JSON.stringify(answer.data?.issues)).toBe(true);
       expect(answer.message).toContain(row.names);

@@ -231,9 +231,13 @@ describe('gateway', () => {
   it('bounds the queue: beyond capacity + depth answers RESOURCE_EXHAUSTED; cancel frees it', async () => {
     const sb = await newSandbox();
     const run = (argv: string[]) => alice.trpc.sandboxes.exec.mutate({ sandboxId: sb.id, argv });
-    const running = await run(['sleep', '30']);
+    const running = await run(['sh', '-c', 'echo started; exec sleep 30']);
     const queued = await run(['sleep', '30']);
     await expectCode(run(['true']), 'RESOURCE_EXHAUSTED');
+    // The first exec has started its command (not only been queued or claimed): canceling it
+    // must kill a running command, whatever the load on the machine.
+    const first = await collectOutput(alice, running.execId, undefined, 1);
+    expect(textOf(first.events, 'stdout')).toBe('started\n');
 
     const c1 = await alice.trpc.execs.cancel.mutate({ execId: queued.execId });
     expect(c1.status).toBe('canceled');

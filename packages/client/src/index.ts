@@ -1,6 +1,7 @@
 export { createCordon, type Cordon, type CordonOptions } from './cordon.ts';
 export { Sandbox, type LocalBinding } from './sandbox.ts';
 export { Session } from './session.ts';
+export { Terminal } from './terminal.ts';
 export { ExecHandle } from './exec-handle.ts';
 export type { ExecEvent, OutputStreamOptions } from './output-stream.ts';
 export {

@@ -33,8 +33,20 @@ export interface OutputStreamOptions {
   readonly signal?: AbortSignal;
 }
 
+type QueuedEvent =
+  | (Omit<Extract<OutputEvent, { kind: 'chunk' }>, 'data'> & { readonly data: Buffer })
+  | Exclude<OutputEvent, { kind: 'chunk' }>;
+
 interface Unsubscribable {
   unsubscribe(): void;
+}
+
+/**
+ * A chunk event's bytes: a Buffer from a binary output frame (the transport's encoder), or
+ * base64 text from a gateway that only speaks JSON. tRPC types it as the JSON form (string).
+ */
+function chunkBytes(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? decodeChunk(data) : (data as Buffer);
 }
 
 /** Errors worth a resubscribe: the connection, not the request (NOT_FOUND, UNAUTHORIZED…). */
@@ -59,7 +71,8 @@ export async function* outputEvents(
   const highWater = o.highWaterBytes ?? 8 * 1024 * 1024;
   const maxRetries = o.maxRetries ?? 20;
   let lastSeq = o.afterSeq ?? 0;
-  const queue: OutputEvent[] = [];
+  /** Chunk data already as bytes (decoded once, on arrival). */
+  const queue: QueuedEvent[] = [];
   let queuedBytes = 0;
   let failure: CordonError | null = null;
   let ended = false;
@@ -89,8 +102,13 @@ export async function* outputEvents(
           if (ev.seq <= lastQueuedSeq) return; // a resend after a resume
           lastQueuedSeq = ev.seq;
           retries = 0;
-          queue.push(ev);
-          if (ev.kind === 'chunk') queuedBytes += ev.data.length;
+          if (ev.kind === 'chunk') {
+            const data = chunkBytes(ev.data);
+            queue.push({ ...ev, data });
+            queuedBytes += data.length;
+          } else {
+            queue.push(ev);
+          }
           if (queuedBytes > highWater && ev.kind !== 'end' && !paused) {
             paused = true;
             s.unsubscribe();
@@ -147,8 +165,16 @@ export async function* outputEvents(
       lastSeq = ev.seq;
       switch (ev.kind) {
         case 'chunk': {
-          const data = decodeChunk(ev.data);
-          yield { kind: ev.stream, seq: ev.seq, data, text: data.toString('utf8') };
+          const data = ev.data;
+          // Decoded on first use: a consumer of bytes should not pay for UTF-8 decoding.
+          yield {
+            kind: ev.stream,
+            seq: ev.seq,
+            data,
+            get text() {
+              return data.toString('utf8');
+            },
+          };
           break;
         }
         case 'gap':

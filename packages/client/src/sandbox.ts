@@ -1,10 +1,11 @@
-import type { SandboxRecord } from '@cordon/protocol';
+import type { SandboxRecord, SessionRecord } from '@cordon/protocol';
 import { exportTar, deleteCodebase } from './codebases.ts';
 import { CordonError, NotFoundError, toCordonError } from './errors.ts';
-import { ExecHandle, waitForExecRecord } from './exec-handle.ts';
+import { ExecHandle } from './exec-handle.ts';
 import { applyTar } from './local/apply.ts';
 import { argvOf, execInputOf } from './sandbox-options.ts';
 import { Session } from './session.ts';
+import { Terminal } from './terminal.ts';
 import type { Transport } from './transport.ts';
 import type {
   ExecOptions,
@@ -14,6 +15,7 @@ import type {
   RunOptions,
   RunResult,
   SessionOptions,
+  TerminalOptions,
 } from './types.ts';
 
 /** Where the sandbox's codebase comes from, as fromLocal set it up. */
@@ -91,18 +93,40 @@ export class Sandbox implements AsyncDisposable {
 
   /** Opens a stateful shell (cwd, variables, functions persist between its `run`s). */
   async session(o: SessionOptions = {}): Promise<Session> {
-    let r: unknown;
+    const rec = await this.#openSession(o, null);
+    return new Session(this.#t, rec.id);
+  }
+
+  /**
+   * Opens an interactive terminal (bash on a PTY) of `cols` × `rows` cells, for REPLs, editors
+   * and anything that wants a TTY. What it writes is committed when its shell exits.
+   */
+  async terminal(o: TerminalOptions): Promise<Terminal> {
+    const rec = await this.#openSession(o, {
+      cols: o.cols,
+      rows: o.rows,
+      term: o.term ?? 'xterm-256color',
+    });
+    if (!rec.execId) {
+      throw new CordonError('INTERNAL', `gateway opened terminal ${rec.id} without an exec`);
+    }
+    return new Terminal(this.#t, rec.id, rec.execId);
+  }
+
+  async #openSession(
+    o: SessionOptions,
+    pty: { cols: number; rows: number; term: string } | null,
+  ): Promise<SessionRecord> {
     try {
-      r = await this.#t.untyped.mutation('sessions.create', {
+      return await this.#t.trpc.sessions.create.mutate({
         sandboxId: this.id,
         ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
         ...(o.env === undefined ? {} : { env: { ...o.env } }),
+        pty,
       });
     } catch (err) {
       throw toCordonError(err, this.#t.endpoints.origin);
     }
-    const rec = r as { sessionId?: string; id?: string };
-    return new Session(this.#t, rec.sessionId ?? rec.id ?? '');
   }
 
   /**
@@ -110,38 +134,25 @@ export class Sandbox implements AsyncDisposable {
    * An exception in the handler resolves with `error` set; it rejects only when Cordon failed.
    */
   async handler<T = unknown>(o: HandlerOptions): Promise<HandlerResult<T>> {
-    let wire: unknown;
     try {
-      wire = await this.#t.untyped.mutation('sandboxes.handler', {
+      const r = await this.#t.trpc.sandboxes.handler.mutate({
         sandboxId: this.id,
         language: o.language,
         code: o.code,
         event: o.event ?? null,
         timeoutMs: o.timeoutMs ?? null,
       });
+      return {
+        // The handler's JSON, typed by the caller (T): the wire cannot check it.
+        result: (r.result ?? undefined) as T | undefined,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        error: r.error,
+        durationMs: r.durationMs,
+      };
     } catch (err) {
       throw toCordonError(err, this.#t.endpoints.origin);
     }
-    if (wire && typeof wire === 'object' && 'execId' in wire) {
-      const execId = (wire as { execId: string }).execId;
-      const r = await waitForExecRecord(this.#t, execId);
-      const h = r.result?.handler;
-      return {
-        result: (h?.result ?? undefined) as T | undefined,
-        stdout: h?.stdout ?? '',
-        stderr: h?.stderr ?? '',
-        error: h?.error ?? null,
-        durationMs: r.result?.durationMs ?? 0,
-      };
-    }
-    const r = wire as Partial<HandlerResult<T>>;
-    return {
-      result: r.result,
-      stdout: r.stdout ?? '',
-      stderr: r.stderr ?? '',
-      error: r.error ?? null,
-      durationMs: r.durationMs ?? 0,
-    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { AppRouter } from '@cordon/gateway';
+import { OUTPUT_BINARY_QUERY, decodeOutputFrame } from '@cordon/protocol';
 import {
   createTRPCClient,
   createWSClient,
@@ -6,6 +7,7 @@ import {
   httpLink,
   splitLink,
   wsLink,
+  type Encoder,
   type TRPCClient,
   type TRPCUntypedClient,
 } from '@trpc/client';
@@ -62,6 +64,18 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * What this client speaks on the websocket (opened with `?output=binary`): JSON text frames both
+ * ways, plus binary output frames from the gateway carrying `execs.output` chunks as raw bytes
+ * (their event's `data` is then a Buffer, not base64 — see output-stream.ts). A gateway that
+ * does not know the query answers in JSON only, which this decodes as well.
+ */
+const outputFrameEncoder: Encoder = {
+  encode: (msg) => JSON.stringify(msg),
+  decode: (data): unknown =>
+    typeof data === 'string' ? (JSON.parse(data) as unknown) : decodeOutputFrame(data),
+};
+
 const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
 
 /**
@@ -72,7 +86,8 @@ const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** att
 export function createTransport(o: TransportOptions): Transport {
   const endpoints = endpointsOf(o.url);
   const ws = createWSClient({
-    url: endpoints.wsUrl,
+    url: `${endpoints.wsUrl}?${OUTPUT_BINARY_QUERY}`,
+    experimental_encoder: outputFrameEncoder,
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     connectionParams: { token: o.token },
     retryDelayMs: o.reconnectDelayMs ?? defaultDelay,

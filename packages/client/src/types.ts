@@ -3,6 +3,7 @@ import type {
   DenialEvent,
   ExecResult as WireExecResult,
   HANDLER_LANGUAGES,
+  JsonValue,
   NetworkMode,
 } from '@cordon/protocol';
 
@@ -79,10 +80,19 @@ export interface RunOptions extends ExecOptions {
 }
 
 export interface SessionOptions {
-  /** Closes the session after this long without a command. Default 15 min. */
+  /** Closes the session after this long without a command (terminal: without input). Default 15 min. */
   readonly idleTimeoutMs?: number;
   /** Initial environment of the shell. */
   readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface TerminalOptions extends SessionOptions {
+  /** Width in character cells (1–10 000). */
+  readonly cols: number;
+  /** Height in character cells (1–10 000). */
+  readonly rows: number;
+  /** TERM inside the sandbox. Default `xterm-256color`. */
+  readonly term?: string;
 }
 
 export interface SessionRunOptions {
@@ -105,7 +115,7 @@ export interface HandlerOptions {
   /** Source defining a function named `handler(event)`. */
   readonly code: string;
   /** Any JSON value. */
-  readonly event: unknown;
+  readonly event?: JsonValue;
   readonly timeoutMs?: number;
 }
 

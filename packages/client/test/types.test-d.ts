@@ -13,6 +13,7 @@ import {
   type Sandbox,
   type Session,
   type SessionRunResult,
+  type Terminal,
 } from '@cordon/client';
 
 describe('inferred types of the friendly layer', () => {
@@ -42,6 +43,18 @@ describe('inferred types of the friendly layer', () => {
     expectTypeOf<Session['run']>().returns.resolves.toEqualTypeOf<SessionRunResult>();
     expectTypeOf<Sandbox['handler']>().returns.resolves.toEqualTypeOf<HandlerResult>();
     expectTypeOf<Sandbox>().toMatchTypeOf<AsyncDisposable>();
+  });
+
+  it('terminals: bytes out, typed input, the shell exit as an exec result', () => {
+    expectTypeOf<Sandbox['terminal']>().returns.resolves.toEqualTypeOf<Terminal>();
+    expectTypeOf<Parameters<Sandbox['terminal']>[0]>()
+      .toHaveProperty('cols')
+      .toEqualTypeOf<number>();
+    expectTypeOf<Terminal['output']>().returns.toMatchTypeOf<AsyncIterable<Buffer>>();
+    expectTypeOf<Terminal['write']>().parameter(0).toEqualTypeOf<string | Uint8Array>();
+    expectTypeOf<Terminal['resize']>().returns.resolves.toBeVoid();
+    expectTypeOf<Terminal['result']>().resolves.toEqualTypeOf<ExecResult>();
+    expectTypeOf<Terminal>().toMatchTypeOf<AsyncDisposable>();
   });
 
   it('options are unit-suffixed and checked', () => {

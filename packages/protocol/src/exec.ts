@@ -109,7 +109,7 @@ export type ExecResult = z.output<typeof ExecResultSchema>;
  * queued → running → exited | canceled | failed. `failed` means Cordon could not run or finish
  * the command (error says why, e.g. NODE_LOST); a command that ran and exited non-zero is `exited`.
  */
-export const EXEC_KINDS = ['exec', 'session', 'handler'] as const;
+export const EXEC_KINDS = ['exec', 'session', 'handler', 'pty'] as const;
 export type ExecKind = (typeof EXEC_KINDS)[number];
 
 export const EXEC_STATUSES = ['queued', 'running', 'exited', 'canceled', 'failed'] as const;
@@ -124,7 +124,10 @@ export const ExecRecordSchema = z.strictObject({
   sandboxId: SandboxIdSchema,
   nodeId: NodeIdSchema,
   status: z.enum(EXEC_STATUSES),
-  /** exec: sandboxes.exec; session: sessions.exec (argv = [command]); handler: sandboxes.handler. */
+  /**
+   * exec: sandboxes.exec; session: sessions.exec (argv = [command]); handler: sandboxes.handler;
+   * pty: the shell of a terminal session (sessions.create with pty).
+   */
   kind: z.enum(EXEC_KINDS),
   sessionId: IdSchema.nullable(),
   argv: z.array(z.string()),

@@ -102,7 +102,14 @@ export {
   type NodeToGateway,
 } from './cluster-wire.ts';
 export { decodeChunkFrame, encodeChunkFrame, type ChunkFrame } from './chunk-frame.ts';
+export {
+  OUTPUT_BINARY_QUERY,
+  chunkEventOf,
+  decodeOutputFrame,
+  encodeOutputFrame,
+} from './ws-output-frame.ts';
 export * from './session.ts';
+export * from './terminal-input.ts';
 export * from './codebase.ts';
 export * from './audit.ts';
 export { isJsonValue, JsonValueSchema, type JsonValue } from './json.ts';

@@ -4,7 +4,7 @@ import { ExecIdSchema, IdSchema, SandboxIdSchema, TenantIdSchema } from './ids.t
 import { JsonValueSchema } from './json.ts';
 import { LimitsSchema } from './limits.ts';
 import { COMMIT_MODES, COMMIT_POLICIES, NETWORK_MODES } from './sandbox.ts';
-import { HANDLER_LANGUAGES } from './session.ts';
+import { HANDLER_LANGUAGES, PtyRequestSchema } from './session.ts';
 
 /** BullMQ job names; one queue per node (`nodeQueueName`). */
 export const JOB_KINDS = [
@@ -16,13 +16,19 @@ export const JOB_KINDS = [
   'sandbox.destroy',
   'exec',
   'session.open',
+  'session.pty',
   'session.exec',
   'session.close',
   'handler',
 ] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 /** Jobs that take an exec slot (the node's exec queue); the rest go to its control queue. */
-export const EXEC_QUEUE_KINDS: readonly JobKind[] = ['exec', 'session.exec', 'handler'];
+export const EXEC_QUEUE_KINDS: readonly JobKind[] = [
+  'exec',
+  'session.exec',
+  'session.pty',
+  'handler',
+];
 
 /** A compiled policy as it travels: the node recompiles `canonical` and refuses a hash mismatch. */
 export const PolicyWireSchema = z.strictObject({
@@ -117,6 +123,23 @@ export const SessionOpenJobSchema = z.strictObject({
 });
 export type SessionOpenJob = z.output<typeof SessionOpenJobSchema>;
 
+/**
+ * A terminal session: its shell is exec `execId` (an exec slot for its lifetime, output to
+ * `replyTo`); input and resizes come from the session's input stream.
+ */
+export const SessionPtyJobSchema = z.strictObject({
+  kind: z.literal('session.pty'),
+  ...jobBase,
+  execId: ExecIdSchema,
+  sessionId: IdSchema,
+  sandboxId: SandboxIdSchema,
+  idleTimeoutMs: z.int().min(1),
+  env: z.record(z.string(), z.string()),
+  pty: PtyRequestSchema,
+  replyTo: z.url({ protocol: /^wss?$/ }),
+});
+export type SessionPtyJob = z.output<typeof SessionPtyJobSchema>;
+
 export const SessionExecJobSchema = z.strictObject({
   kind: z.literal('session.exec'),
   ...jobBase,
@@ -158,6 +181,7 @@ export const NodeJobSchema = z.discriminatedUnion('kind', [
   SandboxDestroyJobSchema,
   ExecJobSchema,
   SessionOpenJobSchema,
+  SessionPtyJobSchema,
   SessionExecJobSchema,
   SessionCloseJobSchema,
   HandlerJobSchema,

@@ -23,6 +23,8 @@ export const redisKeys = {
   /** Capped list (LPUSH/LTRIM) of CommitRecord JSON, newest first. */
   sandboxCommits: (sandboxId: string) => `${P}:sandbox:${sandboxId}:commits`,
   session: (sessionId: string) => `${P}:session:${sessionId}`,
+  /** Stream of a terminal session's input and resizes, in order (see terminal-input.ts). */
+  sessionInput: (sessionId: string) => `${P}:session:${sessionId}:in`,
   /** Capped stream of a tenant's denial events (XADD MAXLEN ~). */
   tenantDenials: (tenantId: string) => `${P}:tenant:${tenantId}:denials`,
   exec: (execId: string) => `${P}:exec:${execId}`,

@@ -153,6 +153,6 @@ describe('protocol schemas', () => {
       SandboxCreateInputSchema.safeParse({ preset: 'agent-safe', commit: 'sometimes' }).success,
     ).toBe(false);
     expect(JOB_KINDS).toContain('codebase.upload');
-    expect(EXEC_QUEUE_KINDS).toEqual(['exec', 'session.exec', 'handler']);
+    expect(EXEC_QUEUE_KINDS).toEqual(['exec', 'session.exec', 'session.pty', 'handler']);
   });
 });

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { connect } from '../connect.ts';
 import { CliError, ExitCode } from '../errors.ts';
@@ -50,12 +51,21 @@ Examples:
           if (!f.json) io.stderr(`cordon: exec ${await h.id}\n`);
           const out: Buffer[] = [];
           const err: Buffer[] = [];
+          // A multi-byte character may straddle two chunks: decode stderr as one stream.
+          const errText = new StringDecoder('utf8');
           for await (const ev of h) {
-            if (ev.kind === 'gap') continue;
+            if (ev.kind === 'gap') {
+              if (!f.json)
+                io.stderr(
+                  `cordon: ${ev.toSeq - ev.fromSeq + 1} output chunks were lost (the stream was trimmed)\n`,
+                );
+              continue;
+            }
             if (f.json) (ev.kind === 'stdout' ? out : err).push(ev.data);
             else if (ev.kind === 'stdout') io.stdout(ev.data);
-            else io.stderr(ev.text);
+            else io.stderr(errText.write(ev.data));
           }
+          if (!f.json) io.stderr(errText.end());
           const r = await h.result;
           if (f.json) {
             io.stdout(

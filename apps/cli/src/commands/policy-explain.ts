@@ -16,7 +16,7 @@ export function registerPolicyExplain(policy: Command, io: Io): void {
     .argument('<path...>', 'codebase-relative paths, e.g. /src/index.ts .env')
     .option(
       '--preset <name>',
-      'start from a preset: agent-safe, read-only, full-access, development, view-only',
+      'start from a preset: agent-safe (default without --policy), read-only, full-access, development, view-only',
     )
     .option(
       '--rule <PATTERN=LEVEL[@PRIORITY]>',

@@ -93,9 +93,7 @@ Examples:
   $ cordon preview --policy cordon.policy.yaml --depth 2 --json`,
     )
     .action(async (dir: string | undefined, f: PreviewFlags) => {
-      const noPolicy =
-        f.preset === undefined && f.policy === undefined && (f.rule ?? []).length === 0;
-      const policy = await policyFromFlags(noPolicy ? { preset: 'agent-safe' } : f);
+      const policy = await policyFromFlags(f);
       const maxDepth = f.depth === undefined ? Infinity : parseCount('--depth', f.depth);
       const root = path.resolve(cwdOf(io), dir ?? '.');
       try {

@@ -60,16 +60,19 @@ Examples:
 
   sandbox
     .command('ls')
-    .description('list your sandboxes')
+    .description('list your sandboxes (destroyed ones only with --all)')
     .option('--json', 'one JSON record per line')
+    .option('-a, --all', 'also list destroyed sandboxes (their records are kept for a while)')
     .addHelpText(
       'after',
       '\nExamples:\n  $ cordon sandbox ls\n  $ cordon sandbox ls --json | jq -r .id',
     )
-    .action(async (f: { json?: boolean }) => {
+    .action(async (f: { json?: boolean; all?: boolean }) => {
       const conn = await connect({ env: envOf(io) });
       try {
-        const list = await conn.cordon.sandbox.list();
+        const list = (await conn.cordon.sandbox.list()).filter(
+          (s) => f.all || s.state !== 'destroyed',
+        );
         if (f.json) {
           io.stdout(list.map((s) => JSON.stringify(s) + '\n').join(''));
           return;

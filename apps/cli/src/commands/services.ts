@@ -6,11 +6,17 @@ import { CliError, ExitCode } from '../errors.ts';
 import { collect } from '../flags.ts';
 import { cwdOf, envOf, type Io } from '../io.ts';
 import { gatewayMain, nodeAgentMain } from '../stack/paths.ts';
+import { awaitGroupGone } from '../stack/process-group.ts';
+import { probeRedis } from '../stack/redis.ts';
 import { parseCount } from '../units.ts';
 
 /** Runs a service entry point in the foreground, forwarding Ctrl-C/SIGTERM, and exits with it. */
 async function runService(main: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, [main], { env, stdio: 'inherit' });
+  // Its own process group: a terminal's Ctrl-C reaches only this process, which forwards it once.
+  // In the terminal's group the service would get SIGINT twice (from the terminal and forwarded);
+  // its handler is `process.once`, so the second one would kill it in the middle of its graceful
+  // stop (a node agent leaving its FUSE mounts behind).
+  const child = spawn(process.execPath, [main], { env, stdio: 'inherit', detached: true });
   const forward = (sig: NodeJS.Signals) => () => {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, sig);
   };
@@ -21,42 +27,92 @@ async function runService(main: string, env: NodeJS.ProcessEnv): Promise<void> {
   const code = await new Promise<number>((resolve) =>
     child.once('exit', (c, s) => resolve(c ?? (s === 'SIGINT' || s === 'SIGTERM' ? 0 : 1))),
   );
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onTerm);
+  try {
+    // Its helpers (a node agent's FUSE servers) may still be unmounting: exit after them.
+    if (child.pid !== undefined && (await awaitGroupGone(child.pid, 10_000)) > 0)
+      throw new CliError(
+        'CORDON',
+        'processes of the service did not stop within 10 s after it exited; killed them',
+      );
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
   if (code !== 0) throw new ExitCode(code);
 }
 
-function redisEnv(
-  url: string | undefined,
-  socket: string | undefined,
-  flagName: string,
-): Record<string, string> {
-  if (socket) return { CORDON_REDIS_PATH: socket };
-  if (!url)
-    throw new CliError(
-      'USAGE',
-      `no Redis: give ${flagName} (or CORDON_REDIS_URL), e.g. redis://127.0.0.1:6379`,
-    );
-  if (!/^rediss?:\/\/[^\s]+$/.test(url))
-    throw new CliError(
-      'USAGE',
-      `${flagName} ${url}: not a Redis URL; write e.g. redis://127.0.0.1:6379`,
-    );
-  return { CORDON_REDIS_URL: url };
+/** A setting from its flag, else its environment variable; `label` names where it came from. */
+interface Setting {
+  readonly value: string | undefined;
+  readonly label: string;
 }
 
-function clusterToken(value: string | undefined): string {
-  if (!value)
+function setting(
+  flagValue: unknown,
+  flagName: string,
+  env: NodeJS.ProcessEnv,
+  ...envNames: string[]
+): Setting {
+  if (typeof flagValue === 'string') return { value: flagValue, label: flagName };
+  for (const name of envNames) {
+    const v = env[name];
+    if (v !== undefined && v !== '') return { value: v, label: name };
+  }
+  return { value: undefined, label: flagName };
+}
+
+/**
+ * The Redis settings of a service, checked before it starts: a service started against a Redis
+ * that does not answer would retry forever and print a stack per attempt.
+ */
+async function redisEnv(url: Setting, socket: Setting): Promise<Record<string, string>> {
+  if (socket.value) {
+    const why = await probeRedis(socket.value);
+    if (why !== null)
+      throw new CliError(
+        'CORDON',
+        `${socket.label} ${socket.value}: no Redis answers there (${why}); start redis-server with --unixsocket or fix the path`,
+      );
+    return { CORDON_REDIS_PATH: socket.value };
+  }
+  if (!url.value)
+    throw new CliError(
+      'USAGE',
+      'no Redis: give --redis-url (or CORDON_REDIS_URL), e.g. redis://127.0.0.1:6379, or --redis-socket (CORDON_REDIS_PATH)',
+    );
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url.value);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || parsed.protocol !== 'redis:' || !parsed.hostname)
+    throw new CliError(
+      'USAGE',
+      `${url.label} ${url.value}: not a Redis URL; write e.g. redis://127.0.0.1:6379`,
+    );
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const why = await probeRedis({ host, port: Number(parsed.port || 6379) });
+  if (why !== null)
+    throw new CliError(
+      'CORDON',
+      `${url.label} ${url.value}: no Redis answers there (${why}); start it first or fix the url`,
+    );
+  return { CORDON_REDIS_URL: url.value };
+}
+
+function clusterToken(s: Setting): string {
+  if (!s.value)
     throw new CliError(
       'USAGE',
       'no cluster token: give --cluster-token or CORDON_CLUSTER_TOKEN (e.g. `openssl rand -hex 32`), the same on the gateway and every node',
     );
-  if (value.length < 16)
+  if (s.value.length < 16)
     throw new CliError(
       'USAGE',
-      '--cluster-token: must be at least 16 characters (e.g. `openssl rand -hex 32`)',
+      `${s.label}: must be at least 16 characters (e.g. \`openssl rand -hex 32\`)`,
     );
-  return value;
+  return s.value;
 }
 
 export function registerServices(program: Command, io: Io): void {
@@ -84,27 +140,39 @@ Examples:
     )
     .action(async (f: Record<string, string | undefined>) => {
       const env = envOf(io);
-      const port = parseCount('--port', f['port'] ?? env['CORDON_PORT'] ?? '7420', 0, 65535);
-      const admin = f['adminToken'] ?? env['CORDON_ADMIN_TOKEN'];
+      const portS = setting(f['port'], '--port', env, 'CORDON_PORT');
+      const port = parseCount(portS.label, portS.value ?? '7420', 0, 65535);
+      const adminS = setting(f['adminToken'], '--admin-token', env, 'CORDON_ADMIN_TOKEN');
+      const admin = adminS.value;
       if (admin !== undefined && admin.length < 16)
-        throw new CliError('USAGE', '--admin-token: must be at least 16 characters');
-      const pub = f['publicClusterUrl'] ?? env['CORDON_PUBLIC_CLUSTER_URL'];
+        throw new CliError('USAGE', `${adminS.label}: must be at least 16 characters`);
+      const pubS = setting(
+        f['publicClusterUrl'],
+        '--public-cluster-url',
+        env,
+        'CORDON_PUBLIC_CLUSTER_URL',
+      );
+      const pub = pubS.value;
       if (pub !== undefined && !/^wss?:\/\/\S+$/.test(pub))
         throw new CliError(
           'USAGE',
-          `--public-cluster-url ${pub}: write e.g. ws://gw1.internal:7420/cluster`,
+          `${pubS.label} ${pub}: write e.g. ws://gw1.internal:7420/cluster`,
         );
+      const host = setting(f['host'], '--host', env, 'CORDON_HOST').value ?? '127.0.0.1';
+      const cluster = clusterToken(
+        setting(f['clusterToken'], '--cluster-token', env, 'CORDON_CLUSTER_TOKEN'),
+      );
+      const redis = await redisEnv(
+        setting(f['redisUrl'], '--redis-url', env, 'CORDON_REDIS_URL'),
+        setting(f['redisSocket'], '--redis-socket', env, 'CORDON_REDIS_PATH'),
+      );
       await runService(gatewayMain(), {
         PATH: env['PATH'] ?? '/usr/bin:/bin',
         ...(env['CORDON_LOG_LEVEL'] ? { CORDON_LOG_LEVEL: env['CORDON_LOG_LEVEL'] } : {}),
-        ...redisEnv(
-          f['redisUrl'] ?? env['CORDON_REDIS_URL'],
-          f['redisSocket'] ?? env['CORDON_REDIS_PATH'],
-          '--redis-url',
-        ),
-        CORDON_CLUSTER_TOKEN: clusterToken(f['clusterToken'] ?? env['CORDON_CLUSTER_TOKEN']),
+        ...redis,
+        CORDON_CLUSTER_TOKEN: cluster,
         CORDON_PORT: String(port),
-        CORDON_HOST: f['host'] ?? env['CORDON_HOST'] ?? '127.0.0.1',
+        CORDON_HOST: host,
         ...(admin ? { CORDON_ADMIN_TOKEN: admin } : {}),
         ...(pub ? { CORDON_PUBLIC_CLUSTER_URL: pub } : {}),
       });
@@ -146,54 +214,64 @@ Examples:
     )
     .action(async (f: Record<string, string | string[] | undefined>) => {
       const env = envOf(io);
-      const str = (k: string) => (typeof f[k] === 'string' ? f[k] : undefined);
-      const id = str('id') ?? env['CORDON_NODE_ID'] ?? os.hostname();
+      const idS = setting(f['id'], '--id', env, 'CORDON_NODE_ID');
+      const id = idS.value ?? os.hostname();
       if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(id))
         throw new CliError(
           'USAGE',
-          `--id ${id}: use letters, digits, '.', '_' or '-' (at most 64)`,
+          `${idS.label} ${id}: use letters, digits, '.', '_' or '-' (at most 64)`,
         );
-      const capacity = parseCount(
-        '--capacity',
-        str('capacity') ?? env['CORDON_CAPACITY'] ?? '4',
-        1,
-        1024,
-      );
+      const capS = setting(f['capacity'], '--capacity', env, 'CORDON_CAPACITY');
+      const capacity = parseCount(capS.label, capS.value ?? '4', 1, 1024);
       const allow = ((f['allowPath'] as string[] | undefined) ?? []).map((p) =>
         path.resolve(cwdOf(io), p),
       );
-      const gatewayUrl = str('gatewayUrl') ?? env['CORDON_GATEWAY_URL'];
-      if (gatewayUrl !== undefined) {
-        let ok = false;
+      const cluster = clusterToken(
+        setting(f['clusterToken'], '--cluster-token', env, 'CORDON_CLUSTER_TOKEN', 'CORDON_TOKEN'),
+      );
+      const dataDir = path.resolve(
+        cwdOf(io),
+        setting(f['dataDir'], '--data-dir', env, 'CORDON_DATA_DIR').value ?? '/var/lib/cordon',
+      );
+      const gw = setting(f['gatewayUrl'], '--gateway-url', env, 'CORDON_GATEWAY_URL');
+      let gwUrl: URL | null = null;
+      if (gw.value !== undefined) {
         try {
-          const u = new URL(gatewayUrl);
-          ok = (await fetch(new URL('/healthz', u.origin), { signal: AbortSignal.timeout(5_000) }))
-            .ok;
+          gwUrl = new URL(gw.value);
         } catch {
-          ok = false;
+          gwUrl = null;
         }
+        if (!gwUrl || !/^(https?|wss?):$/.test(gwUrl.protocol))
+          throw new CliError(
+            'USAGE',
+            `${gw.label} ${gw.value}: not a gateway URL; write e.g. http://gw1.internal:7420`,
+          );
+      }
+      const redis = await redisEnv(
+        setting(f['redisUrl'], '--redis-url', env, 'CORDON_REDIS_URL'),
+        setting(f['redisSocket'], '--redis-socket', env, 'CORDON_REDIS_PATH'),
+      );
+      if (gwUrl) {
+        const origin = gwUrl.origin.replace(/^ws/, 'http');
+        const ok = await fetch(new URL('/healthz', origin), {
+          signal: AbortSignal.timeout(5_000),
+        }).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!ok)
           throw new CliError(
             'CORDON',
-            `--gateway-url ${gatewayUrl}: no gateway answers /healthz there; start it first or fix the url`,
+            `${gw.label} ${gw.value}: no gateway answers /healthz there; start it first or fix the url`,
           );
       }
       await runService(nodeAgentMain(), {
         PATH: env['PATH'] ?? '/usr/bin:/bin',
         ...(env['CORDON_LOG_LEVEL'] ? { CORDON_LOG_LEVEL: env['CORDON_LOG_LEVEL'] } : {}),
-        ...redisEnv(
-          str('redisUrl') ?? env['CORDON_REDIS_URL'],
-          str('redisSocket') ?? env['CORDON_REDIS_PATH'],
-          '--redis-url',
-        ),
-        CORDON_CLUSTER_TOKEN: clusterToken(
-          str('clusterToken') ?? env['CORDON_CLUSTER_TOKEN'] ?? env['CORDON_TOKEN'],
-        ),
+        ...redis,
+        CORDON_CLUSTER_TOKEN: cluster,
         CORDON_NODE_ID: id,
-        CORDON_DATA_DIR: path.resolve(
-          cwdOf(io),
-          str('dataDir') ?? env['CORDON_DATA_DIR'] ?? '/var/lib/cordon',
-        ),
+        CORDON_DATA_DIR: dataDir,
         CORDON_CAPACITY: String(capacity),
         ...(allow.length ? { CORDON_ALLOW_PATHS: allow.join(':') } : {}),
       });

@@ -76,10 +76,18 @@ export function registerToken(program: Command, io: Io): void {
     .action(async (ids: string[]) => {
       const conn = await connect({ env: envOf(io) });
       try {
+        const missing: string[] = [];
         for (const id of ids) {
-          await conn.cordon.mutation('tokens.revoke', { id });
-          io.stdout(`${id}\n`);
+          const r = (await conn.cordon.mutation('tokens.revoke', { id })) as { revoked?: boolean };
+          // A mistyped id must not look revoked while the real token keeps working.
+          if (r.revoked === false) missing.push(id);
+          else io.stdout(`${id}\n`);
         }
+        if (missing.length)
+          throw new CliError(
+            'CORDON',
+            `no token ${missing.join(', ')} (already revoked?); list them with cordon token ls`,
+          );
       } finally {
         await conn.close();
       }

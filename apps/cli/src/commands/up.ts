@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { cwdOf, envOf, type Io } from '../io.ts';
 import { clusterFile, defaultDataDir } from '../stack/paths.ts';
-import { startLocalStack } from '../stack/local-stack.ts';
+import { startLocalStack, type LocalStackOptions } from '../stack/local-stack.ts';
+import { acquirePidLock } from '../stack/lock.ts';
 import { parseCount } from '../units.ts';
 import { collect } from '../flags.ts';
 
@@ -14,15 +15,6 @@ interface UpFlags {
   readonly nodes: string;
   readonly redisUrl?: string;
   readonly allowPath?: string[];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function registerUp(program: Command, io: Io): void {
@@ -69,49 +61,80 @@ Examples:
         );
       }
       const dataDir = path.resolve(cwdOf(io), f.dataDir ?? defaultDataDir(env));
-      try {
-        const prev = JSON.parse(await readFile(clusterFile(dataDir), 'utf8')) as {
-          pid?: number;
-          url?: string;
-        };
-        if (typeof prev.pid === 'number' && prev.pid !== process.pid && alive(prev.pid)) {
-          throw new CliError(
-            'CORDON',
-            `a stack already runs from ${dataDir} (pid ${prev.pid}, ${prev.url ?? ''}); stop it first`,
-          );
-        }
-      } catch (err) {
-        if (err instanceof CliError) throw err;
+      const lock = await acquirePidLock(path.join(dataDir, 'up.lock'));
+      if ('heldBy' in lock) {
+        const prev = (await readFile(clusterFile(dataDir), 'utf8')
+          .then((t) => JSON.parse(t) as { url?: unknown })
+          .catch(() => null)) ?? { url: undefined };
+        const where = typeof prev.url === 'string' ? `, ${prev.url}` : ', still starting';
+        throw new CliError(
+          'CORDON',
+          `a stack already runs from ${dataDir} (pid ${lock.heldBy}${where}); stop it first, or give another --data-dir`,
+        );
       }
-      const stack = await startLocalStack({
-        dataDir,
-        port,
-        nodes,
-        ...(redisUrl ? { redisUrl } : {}),
-        ...(f.allowPath?.length
-          ? { allowPaths: f.allowPath.map((p) => path.resolve(cwdOf(io), p)) }
-          : {}),
-        onStep: (l) => io.stderr(`  ${l}\n`),
-      }).catch((err: unknown) => {
-        throw new CliError('CORDON', `could not start the stack: ${(err as Error).message}`);
-      });
-      io.stderr(
-        `cordon is up at ${stack.url}\n  cluster file: ${clusterFile(dataDir)} (url and admin token)\n  logs: ${path.join(dataDir, 'logs')}\n  try: cordon run --preset agent-safe -- ls -la\n`,
-      );
-      io.stdout(`${stack.url}\n`);
-      const reason = await new Promise<string>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        for (const c of stack.children) {
-          void c.exited.then(({ code, signal }) =>
-            resolve(`${c.name} (pid ${c.pid}) exited (${signal ?? `code ${code}`})`),
-          );
-        }
-      });
-      io.stderr(`cordon: stopping (${reason})…\n`);
-      await stack.stop();
-      io.stderr('cordon: stopped\n');
-      if (!reason.startsWith('SIG'))
-        throw new CliError('CORDON', `${reason}; see ${path.join(dataDir, 'logs')}`);
+      try {
+        await serve(io, dataDir, {
+          dataDir,
+          port,
+          nodes,
+          ...(redisUrl ? { redisUrl } : {}),
+          ...(f.allowPath?.length
+            ? { allowPaths: f.allowPath.map((p) => path.resolve(cwdOf(io), p)) }
+            : {}),
+          onStep: (l) => io.stderr(`  ${l}\n`),
+        });
+      } finally {
+        await lock.release();
+      }
     });
+}
+
+/**
+ * Starts the stack, waits for SIGINT/SIGTERM (or a child's death), stops it. The signal handlers
+ * are installed before anything starts and stay until everything stopped: a signal while starting
+ * stops the stack as soon as it is up (or has failed), and a second Ctrl-C while stopping must not
+ * kill this process and orphan the children it is stopping (each gets at most 10 s).
+ */
+async function serve(io: Io, dataDir: string, options: LocalStackOptions): Promise<void> {
+  let stopping = false;
+  let stopFor: (why: { reason: string; clean: boolean }) => void = () => undefined;
+  const stopRequested = new Promise<{ reason: string; clean: boolean }>((r) => (stopFor = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) io.stderr(`cordon: ${sig}: still stopping, please wait…\n`);
+    stopFor({ reason: sig, clean: true });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const stack = await startLocalStack(options).catch((err: unknown) => {
+      throw new CliError('CORDON', `could not start the stack: ${(err as Error).message}`);
+    });
+    io.stderr(
+      `cordon is up at ${stack.url}\n  cluster file: ${clusterFile(dataDir)} (url and admin token)\n  logs: ${path.join(dataDir, 'logs')}\n  try: cordon run --preset agent-safe -- ls -la\n`,
+    );
+    io.stdout(`${stack.url}\n`);
+    for (const c of stack.children) {
+      void c.exited.then(({ code, signal }) =>
+        // Ctrl-C in a terminal signals the whole process group: a child may stop (code 0, or by
+        // SIGINT/SIGTERM) before this process sees its own SIGINT. That is a stop, not a crash.
+        stopFor(
+          code === 0 || signal === 'SIGINT' || signal === 'SIGTERM'
+            ? { reason: `${c.name} stopped`, clean: true }
+            : {
+                reason: `${c.name} (pid ${c.pid}) exited (${signal ?? `code ${code}`})`,
+                clean: false,
+              },
+        ),
+      );
+    }
+    const { reason, clean } = await stopRequested;
+    stopping = true;
+    io.stderr(`cordon: stopping (${reason})…\n`);
+    await stack.stop();
+    io.stderr('cordon: stopped\n');
+    if (!clean) throw new CliError('CORDON', `${reason}; see ${path.join(dataDir, 'logs')}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -59,7 +59,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const children: Child[] = [];
   const stopAll = async () => {
     // Nodes first (they finish or fail their execs), then the gateway, then Redis.
-    for (const c of [...children].reverse()) await c.stop();
+    for (const c of [...children].reverse()) {
+      await c.stop();
+      if (c.forced) step(`${c.name} (pid ${c.pid}) did not stop in time; killed`);
+    }
   };
   try {
     let redisEnv: Record<string, string>;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
+import { awaitGroupGone } from './process-group.ts';
 
 /** A child process of the stack, stopped by its PID (never by name). */
 export interface Child {
@@ -9,6 +10,8 @@ export interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after `graceMs`. Idempotent. */
   stop(graceMs?: number): Promise<void>;
+  /** True once stop() had to SIGKILL it (it did not exit within the grace period). */
+  readonly forced: boolean;
 }
 
 export interface SpawnOptions {
@@ -32,6 +35,11 @@ export async function spawnChild(o: SpawnOptions): Promise<{ child: Child; ready
     proc = spawn(file, args, {
       env: o.env,
       stdio: ['ignore', log, log, ...(o.ipc ? (['ipc'] as const) : [])],
+      // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops the
+      // children in order (nodes, gateway, Redis). In the terminal's group they all got SIGINT at
+      // once; Redis went first and a node agent, unable to finish its graceful stop without it,
+      // was SIGKILLed after the grace period.
+      detached: true,
     });
   } finally {
     closeSync(log);
@@ -43,12 +51,24 @@ export async function spawnChild(o: SpawnOptions): Promise<{ child: Child; ready
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     proc.once('exit', (code, signal) => r({ code, signal })),
   );
+  let forced = false;
+  // The child leads its own process group (detached): what it started there (a node agent's FUSE
+  // servers) must be gone too before it counts as stopped; they may still be unmounting.
+  const settleGroup = async (graceMs: number) => {
+    if ((await awaitGroupGone(pid, graceMs)) > 0) forced = true;
+  };
   const child: Child = {
     name: o.name,
     pid,
     exited,
+    get forced() {
+      return forced;
+    },
     async stop(graceMs = 10_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await settleGroup(graceMs);
+        return;
+      }
       proc.kill('SIGTERM');
       // The grace timer is cleared as soon as the child exits: left running, it kept a finished
       // `cordon run` alive for the whole grace period.
@@ -59,9 +79,11 @@ export async function spawnChild(o: SpawnOptions): Promise<{ child: Child; ready
       ]);
       clearTimeout(timer);
       if (!done) {
+        forced = true;
         proc.kill('SIGKILL');
         await exited;
       }
+      await settleGroup(graceMs);
     },
   };
   if (!o.ipc) return { child, ready: null };

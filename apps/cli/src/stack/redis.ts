@@ -5,17 +5,36 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnChild, type Child } from './processes.ts';
 
 /** Answers true once a Redis on the unix socket replies +PONG. */
-export function pingRedis(socketPath: string): Promise<boolean> {
+export async function pingRedis(socketPath: string): Promise<boolean> {
+  return (await probeRedis(socketPath)) === null;
+}
+
+/**
+ * Whether a Redis answers at a unix socket path or TCP address: null when it replied (+PONG, or
+ * an error such as -NOAUTH, which a Redis that wants a password sends), else why not (ENOENT,
+ * ECONNREFUSED, "no reply", "not Redis").
+ */
+export function probeRedis(
+  target: string | { readonly host: string; readonly port: number },
+  timeoutMs = 1_000,
+): Promise<string | null> {
   return new Promise((resolve) => {
-    const s = connect(socketPath);
-    const done = (ok: boolean) => {
+    const s = typeof target === 'string' ? connect(target) : connect(target.port, target.host);
+    let settled = false;
+    const done = (why: string | null) => {
+      if (settled) return;
+      settled = true;
       s.destroy();
-      resolve(ok);
+      resolve(why);
     };
     s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
-    s.once('error', () => done(false));
-    s.setTimeout(1_000, () => done(false));
+    s.once('data', (d) => {
+      const reply = d.toString();
+      done(reply.startsWith('+PONG') || reply.startsWith('-') ? null : 'not Redis');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+    s.once('close', () => done('closed without a reply'));
+    s.setTimeout(timeoutMs, () => done(`no reply within ${timeoutMs} ms`));
   });
 }
 

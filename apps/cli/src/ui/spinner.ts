@@ -13,8 +13,9 @@ export function progress(write: (s: string) => void, isTty: boolean, quiet = fal
     let last = '';
     return {
       update(text) {
-        // Plain mode prints each distinct step once, not every byte-count tick.
-        const head = text.replace(/[\d.,]+\s*(B|KiB|MiB|GiB|files?|%)/g, '').trim();
+        // Plain mode prints each distinct step once, not every tick of its counters ("1/3 files,
+        // 10 KiB" and "2/3 files, 20 KiB" are the same step).
+        const head = text.replace(/\d[\d.,/]*/g, '#');
         if (head !== last) write(`${text}\n`);
         last = head;
       },

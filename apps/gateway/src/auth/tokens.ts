@@ -68,19 +68,101 @@ export async function createTokenWithId(
 }
 
 export async function revokeToken(redis: Redis, token: string): Promise<boolean> {
-  const sha = hashToken(token);
-  const id = await redis.hget(redisKeys.token(sha), 'id');
-  if (id) await redis.hdel(TOKEN_INDEX_KEY, id);
-  return (await redis.del(redisKeys.token(sha))) === 1;
+  return revokeTokenSha(redis, hashToken(token));
 }
+
+/**
+ * Deletes a token (by its sha256) and announces it on the done channel, so every gateway's
+ * TokenCache drops it now rather than at its TTL. True if it existed.
+ */
+export async function revokeTokenSha(redis: Redis, sha: string): Promise<boolean> {
+  const id = await redis.hget(redisKeys.token(sha), 'id');
+  const [deleted] = await Promise.all([
+    redis.del(redisKeys.token(sha)),
+    id ? redis.hdel(TOKEN_INDEX_KEY, id) : Promise.resolve(0),
+  ]);
+  await redis.publish(redisKeys.doneChannel(), revokedMessage(sha));
+  return deleted === 1;
+}
+
+const REVOKED_PREFIX = 'token-revoked:';
+const revokedMessage = (sha: string) => REVOKED_PREFIX + sha;
 
 /** The principal of a bearer token, or null when the token is unknown (or revoked). */
 export async function lookupToken(redis: Redis, token: string): Promise<Principal | null> {
   if (!token || token.length > 512) return null;
-  const h = await redis.hgetall(redisKeys.token(hashToken(token)));
+  return lookupSha(redis, hashToken(token));
+}
+
+async function lookupSha(redis: Redis, sha: string): Promise<Principal | null> {
+  const h = await redis.hgetall(redisKeys.token(sha));
   const scope = h.scope as Scope | undefined;
   if (!h.tenantId || !scope || !SCOPES.includes(scope)) return null;
   return { tenantId: h.tenantId, scope, name: h.name ?? '' };
+}
+
+export interface TokenCacheOptions {
+  /** How long a known token is trusted without asking Redis. Default 2 000 ms. */
+  readonly ttlMs?: number;
+  /** Entries kept (oldest dropped first). Default 10 000. */
+  readonly maxEntries?: number;
+}
+
+/**
+ * Known tokens' principals for a short while, so a request costs no Redis round trip for auth.
+ * Unknown tokens are never cached (a token created a moment ago works at once). Revocations
+ * reach it three ways: `forget` on the gateway that revoked (synchronous, before it answers),
+ * the done channel's `token-revoked:<sha>` message on every other gateway (`onMessage`), and the
+ * TTL as the bound when a message is lost (the cache is also cleared on resubscription).
+ */
+export class TokenCache {
+  readonly #redis: Redis;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  /** Bumped by every forget/clear: a lookup begun before one must not store what it read. */
+  #generation = 0;
+
+  constructor(redis: Redis, o: TokenCacheOptions = {}) {
+    this.#redis = redis;
+    this.#ttlMs = o.ttlMs ?? 2_000;
+    this.#maxEntries = o.maxEntries ?? 10_000;
+  }
+
+  async lookup(token: string): Promise<Principal | null> {
+    if (!token || token.length > 512) return null;
+    const sha = hashToken(token);
+    const hit = this.#entries.get(sha);
+    const now = Date.now();
+    if (hit && hit.expiresAtMs > now) return hit.principal;
+    if (hit) this.#entries.delete(sha);
+    const generation = this.#generation;
+    const principal = await lookupSha(this.#redis, sha);
+    if (principal && generation === this.#generation && this.#ttlMs > 0) {
+      if (this.#entries.size >= this.#maxEntries) {
+        const oldest = this.#entries.keys().next();
+        if (!oldest.done) this.#entries.delete(oldest.value);
+      }
+      this.#entries.set(sha, { principal, expiresAtMs: now + this.#ttlMs });
+    }
+    return principal;
+  }
+
+  /** Drops a token (by sha256) now. */
+  forget(sha: string): void {
+    this.#generation++;
+    this.#entries.delete(sha);
+  }
+
+  clear(): void {
+    this.#generation++;
+    this.#entries.clear();
+  }
+
+  /** A message on the done channel: drops the token a `token-revoked:<sha>` names. */
+  onMessage(message: string): void {
+    if (message.startsWith(REVOKED_PREFIX)) this.forget(message.slice(REVOKED_PREFIX.length));
+  }
 }
 
 export function bearerToken(header: string | undefined): string | null {

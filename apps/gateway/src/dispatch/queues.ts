@@ -51,6 +51,15 @@ export class NodeQueues {
     });
   }
 
+  /**
+   * Best effort removal of a job that should not run (e.g. its exec could not be reserved). A job
+   * a worker already holds stays; it finds no claimable exec and does nothing.
+   */
+  async remove(nodeId: string, jobId: string, kind: NodeJob['kind']): Promise<void> {
+    const q = EXEC_QUEUE_KINDS.includes(kind) ? this.execQueue(nodeId) : this.controlQueue(nodeId);
+    await q.remove(jobId).catch(() => 0);
+  }
+
   /** Drops a dead node's waiting jobs (its execs and sandboxes are already settled). */
   async drainNode(nodeId: string): Promise<void> {
     await this.execQueue(nodeId).drain(true);

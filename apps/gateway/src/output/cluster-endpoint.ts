@@ -17,9 +17,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from '../auth/tokens.ts';
-import { finalizeExec } from '../state/execs.ts';
+import { settleFromNode } from '../state/execs.ts';
 import { APPEND_IN_ORDER_LUA, APPEND_RESULT } from './append-script.ts';
 import { NO_OUTPUT_OBSERVER, type OutputObserver } from './observer.ts';
+import type { SharedOutputReader, StreamEntries } from './shared-reader.ts';
 
 export interface ClusterEndpointOptions {
   readonly redis: Redis;
@@ -35,6 +36,22 @@ export interface ClusterEndpointOptions {
    */
   readonly maxInflightBytes?: number;
   readonly observer?: OutputObserver;
+  /** Told about every stored chunk, so subscribers of this gateway skip reading it back. */
+  readonly outputReader?: SharedOutputReader;
+}
+
+// Field names and values of a stored chunk entry, as the append script writes them.
+const F_KIND = Buffer.from('k');
+const F_CHUNK = Buffer.from('chunk');
+const F_STREAM = Buffer.from('s');
+const F_STDOUT = Buffer.from('stdout');
+const F_STDERR = Buffer.from('stderr');
+const F_DATA = Buffer.from('d');
+
+/** The entry XREAD would return for a chunk the append script just stored. */
+function storedEntry(m: ChunkFrame): StreamEntries[number] {
+  const stream = m.stream === 'stderr' ? F_STDERR : F_STDOUT;
+  return [Buffer.from(`${m.seq}-0`), [F_KIND, F_CHUNK, F_STREAM, stream, F_DATA, m.data]];
 }
 
 /** A frame is a binary chunk or a legacy JSON chunk (base64, +33 %), plus a small envelope. */
@@ -101,7 +118,13 @@ export class ClusterEndpoint {
     this.#observer = o.observer ?? NO_OUTPUT_OBSERVER;
     this.#ackEveryBytes = o.ackEveryBytes ?? 512 * 1024;
     this.#maxInflightBytes = o.maxInflightBytes ?? 8 * 1024 * 1024;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    // No permessage-deflate (also ws's server default): compressing output would cost more CPU
+    // than the rest of the path and keep zlib state per node connection.
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+    });
   }
 
   /** Frame bytes received from nodes and not yet stored in Redis, over all connections. */
@@ -229,6 +252,7 @@ export class ClusterEndpoint {
       case APPEND_RESULT.stored:
         this.#observer.chunkStored(m.data.length);
         c.acks.set(m.execId, m.seq);
+        this.#o.outputReader?.offer(redisKeys.execOutput(m.execId), m.seq, storedEntry(m));
         return;
       case APPEND_RESULT.duplicate:
         c.acks.set(m.execId, m.seq);
@@ -254,9 +278,18 @@ export class ClusterEndpoint {
   }
 
   async #exit(c: Conn, m: Exit): Promise<void> {
-    // Issued now, so it runs after every chunk of this exec already sent to Redis.
-    const owner = await this.#o.redis.hget(redisKeys.exec(m.execId), 'nodeId');
-    if (owner !== c.nodeId) {
+    // Issued now, so it runs after every chunk of this exec already sent to Redis. One round trip:
+    // owner check, settle (CAS), and the record as it is afterwards.
+    const settled = await settleFromNode(
+      this.#o.redis,
+      c.nodeId,
+      m.execId,
+      m.outcome,
+      this.#o.execTtlMs,
+    );
+    // The `end` entry (or the first outcome) is in Redis now: local waiters read it there.
+    this.#o.outputReader?.ended(redisKeys.execOutput(m.execId));
+    if (settled.result === 'wrongNode') {
       this.#send(c, {
         type: 'reject',
         execId: m.execId,
@@ -268,13 +301,8 @@ export class ClusterEndpoint {
       return;
     }
     // Lost races (canceled while queued, janitor) leave the first outcome; the node is done either way.
-    const won = await finalizeExec(
-      this.#o.redis,
-      { id: m.execId, nodeId: c.nodeId },
-      m.outcome,
-      this.#o.execTtlMs,
-    );
-    if (won) this.#observer.execEnded(m.outcome);
+    if (settled.result === 'settled') this.#observer.execEnded(m.outcome);
+    this.#observer.execSettled?.(m.execId, settled.hash);
     // Chunk acks of this exec precede the final ack, so the node frees its window in order.
     const seq = c.acks.get(m.execId);
     c.acks.delete(m.execId);

@@ -9,13 +9,15 @@ import {
   type OutputEvent,
   type OutputStream,
 } from '@cordon/protocol';
-import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 import { NO_OUTPUT_OBSERVER, type OutputObserver } from './observer.ts';
+import type { SharedOutputReader, StreamEntries } from './shared-reader.ts';
 import { websocketSink, type OutputSink } from './sink.ts';
+import { ChunkBytes } from './ws-encoder.ts';
 
 export interface ReadOutputOptions {
-  readonly redis: Redis;
+  /** The gateway's reader (two Redis connections shared by all subscribers). */
+  readonly source: SharedOutputReader;
   readonly execId: string;
   /** Yield events after this seq (0 = from the start). */
   readonly afterSeq: number;
@@ -50,14 +52,19 @@ function sinkOf(s: WebSocket | OutputSink | null): OutputSink | null {
   return 'drained' in s ? s : websocketSink(s);
 }
 
-/** The tRPC form: chunk bytes as base64 inside the JSON event. */
-export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<OutputEvent, void> {
+/**
+ * The tRPC form: an OutputEvent whose chunk `data` is a ChunkBytes — base64 in JSON (the type
+ * clients infer), raw bytes for connections with the binary output encoder.
+ */
+export type WireOutputEvent =
+  | (Omit<Extract<OutputEvent, { kind: 'chunk' }>, 'data'> & { readonly data: ChunkBytes })
+  | Exclude<OutputEvent, { kind: 'chunk' }>;
+
+export async function* readOutput(o: ReadOutputOptions): AsyncGenerator<WireOutputEvent, void> {
   for await (const ev of readRawOutput(o)) {
-    yield ev.kind === 'chunk' ? { ...ev, data: ev.data.toString('base64') } : ev;
+    yield ev.kind === 'chunk' ? { ...ev, data: new ChunkBytes(ev.data) } : ev;
   }
 }
-
-type StreamEntries = [id: Buffer, fields: Buffer[]][];
 
 /**
  * Events of one exec's capped Redis stream, in seq order, ending after the `end` event. The stream
@@ -65,12 +72,10 @@ type StreamEntries = [id: Buffer, fields: Buffer[]][];
  * (`highWaterBytes`) of chunks, at most `batchEntries`; while a full batch is handed on, the next
  * one is already being read (so at most two batches are in memory), and no read is made while the
  * subscriber's connection is backed up — so a slow client costs Redis memory (bounded by MAXLEN),
- * not gateway memory. Each reader has its own Redis connection because XREAD BLOCK holds it.
+ * not gateway memory. At the tail of the stream the subscriber waits in the shared reader's one
+ * blocking read (no Redis connection of its own).
  */
 export async function* readRawOutput(o: ReadOutputOptions): AsyncGenerator<RawOutputEvent, void> {
-  const conn = o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: 1 });
-  const abort = () => conn.disconnect();
-  o.signal?.addEventListener('abort', abort, { once: true });
   const sink = sinkOf(o.socket);
   const observer = o.observer ?? NO_OUTPUT_OBSERVER;
   const drained = async () => {
@@ -81,66 +86,69 @@ export async function* readRawOutput(o: ReadOutputOptions): AsyncGenerator<RawOu
     1,
     Math.min(o.batchEntries, Math.max(4, Math.ceil(o.highWaterBytes / MAX_CHUNK_BYTES))),
   );
-  const read = async (after: string, block: boolean): Promise<StreamEntries> => {
-    const res = block
-      ? await conn.xreadBuffer('COUNT', count, 'BLOCK', BLOCK_MS, 'STREAMS', key, after)
-      : await conn.xreadBuffer('COUNT', count, 'STREAMS', key, after);
-    return res?.[0]?.[1] ?? [];
-  };
   let lastId = o.afterSeq > 0 ? streamId(o.afterSeq) : '0-0';
   let expect = o.afterSeq + 1;
   /** The next batch, read while the current one is handed on (only after a full batch). */
   let ahead: Promise<StreamEntries> | null = null;
-  try {
-    for (;;) {
-      let entries: StreamEntries;
-      if (ahead) {
-        entries = await ahead;
-        ahead = null;
-        if (entries.length === 0) continue;
-      } else {
-        await drained();
+  /**
+   * The last read came back short: the subscriber is at the tail, so the next read goes straight
+   * to the shared blocking read (which answers at once if entries arrived meanwhile) instead of
+   * costing a non-blocking XREAD that most likely finds nothing.
+   */
+  let atTail = false;
+  for (;;) {
+    let entries: StreamEntries;
+    if (ahead) {
+      entries = await ahead;
+      ahead = null;
+      if (entries.length === 0) {
+        atTail = true;
+        continue;
+      }
+    } else {
+      await drained();
+      if (o.signal?.aborted) return;
+      entries = atTail ? [] : await o.source.read(key, lastId, count);
+      if (entries.length === 0) {
+        entries = await o.source.wait(key, lastId, count, BLOCK_MS, o.signal);
         if (o.signal?.aborted) return;
-        entries = await read(lastId, true);
         if (entries.length === 0) {
           if (!(await o.stillExists())) return;
           continue;
         }
       }
-      const lastOfBatch = (entries[entries.length - 1] as [Buffer, Buffer[]])[0];
-      if (entries.length === count) {
-        ahead = read(lastOfBatch.toString('latin1'), false);
-        // Settled through `await ahead` unless the subscriber leaves first.
-        ahead.catch(() => undefined);
-      }
-      for (const [idBuf, flat] of entries) {
-        const id = idBuf.toString('latin1');
-        const seq = seqOfStreamId(id);
-        lastId = id;
-        const f = fieldsOf(flat);
-        if (seq > expect) {
-          yield { kind: 'gap', seq: seq - 1, fromSeq: expect, toSeq: seq - 1 };
-        }
-        expect = seq + 1;
-        if (f.get('k')?.toString() === 'end') {
-          yield { kind: 'end', seq, outcome: outcomeOf(f) };
-          return;
-        }
-        const data = f.get('d') ?? Buffer.alloc(0);
-        observer.chunkDelivered(data.length);
-        yield {
-          kind: 'chunk',
-          seq,
-          stream: f.get('s')?.toString() === 'stderr' ? 'stderr' : 'stdout',
-          data,
-        };
-        await drained();
-        if (o.signal?.aborted) return;
-      }
     }
-  } finally {
-    o.signal?.removeEventListener('abort', abort);
-    conn.disconnect();
+    atTail = entries.length < count;
+    const lastOfBatch = (entries[entries.length - 1] as [Buffer, Buffer[]])[0];
+    if (entries.length === count) {
+      ahead = o.source.read(key, lastOfBatch.toString('latin1'), count);
+      // Settled through `await ahead` unless the subscriber leaves first.
+      ahead.catch(() => undefined);
+    }
+    for (const [idBuf, flat] of entries) {
+      const id = idBuf.toString('latin1');
+      const seq = seqOfStreamId(id);
+      lastId = id;
+      const f = fieldsOf(flat);
+      if (seq > expect) {
+        yield { kind: 'gap', seq: seq - 1, fromSeq: expect, toSeq: seq - 1 };
+      }
+      expect = seq + 1;
+      if (f.get('k')?.toString() === 'end') {
+        yield { kind: 'end', seq, outcome: outcomeOf(f) };
+        return;
+      }
+      const data = f.get('d') ?? Buffer.alloc(0);
+      observer.chunkDelivered(data.length);
+      yield {
+        kind: 'chunk',
+        seq,
+        stream: f.get('s')?.toString() === 'stderr' ? 'stderr' : 'stdout',
+        data,
+      };
+      await drained();
+      if (o.signal?.aborted) return;
+    }
   }
 }
 

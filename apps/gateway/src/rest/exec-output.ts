@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { bearerToken, lookupToken } from '../auth/tokens.ts';
 import type { OutputObserver } from '../output/observer.ts';
 import { readRawOutput, type RawOutputEvent } from '../output/reader.ts';
+import type { SharedOutputReader } from '../output/shared-reader.ts';
 import { httpSink } from '../output/sink.ts';
 import { REST_PREFIX } from './derive.ts';
 
@@ -13,6 +14,8 @@ export const EXEC_OUTPUT_ROUTE = new RegExp(`^${REST_PREFIX}/execs/([^/]+)/outpu
 
 export interface ExecOutputHttpOptions {
   readonly redis: Redis;
+  /** The gateway's shared output reader. */
+  readonly source: SharedOutputReader;
   readonly highWaterBytes: number;
   readonly batchEntries: number;
   readonly observer: OutputObserver;
@@ -83,7 +86,7 @@ export async function serveExecOutput(
   const id = execId.data;
   try {
     for await (const ev of readRawOutput({
-      redis: o.redis,
+      source: o.source,
       execId: id,
       afterSeq: Number(lastEventId),
       socket: sink,

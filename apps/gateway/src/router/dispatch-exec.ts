@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { finalizeExec, reserveExec, type NewExec } from '../state/execs.ts';
 import { getNode } from '../state/nodes.ts';
-import { getSandbox } from '../state/sandboxes.ts';
+import { getSandbox, getSandboxWithNode } from '../state/sandboxes.ts';
 
 export async function ownSandbox(
   ctx: Context,
@@ -35,7 +35,12 @@ export async function usableSandboxOnNode(
   tenantId: string,
   id: string,
 ): Promise<{ sb: SandboxRecord; node: NodeInfo }> {
-  const sb = await ownSandbox(ctx, tenantId, id);
+  // Sandbox and node in one round trip: this is on every exec's path.
+  const found = await getSandboxWithNode(ctx.services.redis, tenantId, id);
+  if (!found) {
+    throw new GatewayError('NOT_FOUND', `sandbox ${id} not found; list yours with sandboxes.list`);
+  }
+  const { sb, node } = found;
   if (sb.state === 'lost') {
     throw new GatewayError(
       'NODE_LOST',
@@ -48,7 +53,6 @@ export async function usableSandboxOnNode(
       `sandbox ${sb.id} is ${sb.state}; it must be ready to run commands`,
     );
   }
-  const node = await getNode(ctx.services.redis, sb.nodeId);
   if (!node || node.status !== 'up') {
     throw new GatewayError(
       'NODE_LOST',
@@ -77,21 +81,34 @@ export async function dispatchExec(
   }
   const limit = node.capacity + options.maxQueuedPerNode;
   const execId = newId('ex');
-  const reserved = await reserveExec(
+  const jobData = job(execId);
+  const reserving = reserveExec(
     redis,
     { ...exec, id: execId, tenantId, sandboxId: sb.id, nodeId: node.id, createdAtMs: Date.now() },
     limit,
     options.execTtlMs,
   );
+  // Queued without waiting for the reservation: both go out on the same connection, so Redis
+  // creates the record before the job exists (one round trip instead of two). If the node is
+  // full the job is removed again; a node that took it meanwhile finds no record to claim.
+  const queuing = queues.add(node.id, jobId('exec', execId), jobData).then(
+    () => null,
+    (err: unknown) => ({ err }),
+  );
+  const reserved = await reserving.catch(async (err: unknown) => {
+    await queuing;
+    await queues.remove(node.id, jobId('exec', execId), jobData.kind);
+    throw err;
+  });
+  const queued = await queuing;
   if (!reserved) {
+    if (!queued) await queues.remove(node.id, jobId('exec', execId), jobData.kind);
     throw new GatewayError(
       'RESOURCE_EXHAUSTED',
       `node ${node.id} already has ${limit} execs running or queued; wait for some to finish (execs.wait) and retry`,
     );
   }
-  try {
-    await queues.add(node.id, jobId('exec', execId), job(execId));
-  } catch (err) {
+  if (queued) {
     await finalizeExec(
       redis,
       { id: execId, nodeId: node.id },
@@ -102,7 +119,7 @@ export async function dispatchExec(
       },
       options.execTtlMs,
     );
-    throw err;
+    throw queued.err;
   }
   ctx.log.info({ execId, sandboxId: sb.id, nodeId: node.id, kind: exec.kind }, 'exec queued');
   return execId;

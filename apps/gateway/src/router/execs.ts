@@ -12,7 +12,7 @@ import { tracked } from '@trpc/server';
 import type { Context } from '../context.ts';
 import { GatewayError, notFound } from '../errors.ts';
 import { readOutput } from '../output/reader.ts';
-import { finalizeExec, getExec } from '../state/execs.ts';
+import { execOfHash, finalizeExec, getExec } from '../state/execs.ts';
 import { authedProcedure, router, writeProcedure } from '../trpc.ts';
 
 async function ownExec(ctx: Context, tenantId: string, id: string): Promise<ExecRecord> {
@@ -40,7 +40,7 @@ export const execsRouter = router({
     await ownExec(ctx, tenantId, input.execId);
     const { redis, options } = ctx.services;
     const events = readOutput({
-      redis,
+      source: ctx.services.outputReader,
       execId: input.execId,
       afterSeq: input.lastEventId ? Number(input.lastEventId) : 0,
       socket: ctx.socket,
@@ -61,15 +61,15 @@ export const execsRouter = router({
     .output(ExecRecordSchema)
     .query(async ({ ctx, input, signal }) => {
       const tenantId = ctx.principal.tenantId;
-      await ownExec(ctx, tenantId, input.execId);
+      const ended = (e: ExecRecord | null) => (e && isTerminalExecStatus(e.status) ? e : null);
+      // The first check answers NOT_FOUND for unknown and other tenants' ids. When this gateway
+      // stores the outcome itself, the record comes with the wake-up (no pub/sub, no re-read).
       const done = await ctx.services.doneBus.waitFor(
         `exec:${input.execId}`,
-        async () => {
-          const e = await ownExec(ctx, tenantId, input.execId);
-          return isTerminalExecStatus(e.status) ? e : null;
-        },
+        async () => ended(await ownExec(ctx, tenantId, input.execId)),
         input.waitMs,
         signal,
+        (hash) => ended(execOfHash(hash, tenantId)),
       );
       if (!done) {
         throw new GatewayError(

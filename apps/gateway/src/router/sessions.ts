@@ -4,14 +4,24 @@ import {
   SessionCloseInputSchema,
   SessionCreateInputSchema,
   SessionExecInputSchema,
+  SessionInputSchema,
   SessionRecordSchema,
+  SessionResizeInputSchema,
+  type SandboxRecord,
   type SessionRecord,
+  type TerminalInput,
 } from '@cordon/protocol';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { newStateId } from '../state/ids.ts';
-import { getSession, putSession, transitionSession } from '../state/sessions.ts';
+import {
+  appendTerminalInput,
+  getSession,
+  putSession,
+  setSessionExec,
+  transitionSession,
+} from '../state/sessions.ts';
 import { authedProcedure, router, writeProcedure } from '../trpc.ts';
 import { dispatchExec, usableSandbox } from './dispatch-exec.ts';
 
@@ -21,13 +31,101 @@ async function ownSession(ctx: Context, tenantId: string, id: string): Promise<S
   return s;
 }
 
+/** Why a session cannot take work now, as the error to answer; null when it is open. */
+function notOpen(s: SessionRecord): GatewayError | null {
+  if (s.state === 'open') return null;
+  return new GatewayError(
+    s.error?.code === 'NODE_LOST' ? 'NODE_LOST' : 'CONFLICT',
+    `session ${s.id} is ${s.state}${s.error ? ` (${s.error.message})` : ''}; open a new one`,
+  );
+}
+
+/** Queues the job that opens the session's shell (a terminal takes an exec slot). */
+async function openOnNode(
+  ctx: Context,
+  tenantId: string,
+  sb: SandboxRecord,
+  rec: SessionRecord,
+  input: z.output<typeof SessionCreateInputSchema>,
+): Promise<void> {
+  const base = { requestId: ctx.requestId, tenantId, sessionId: rec.id, sandboxId: sb.id };
+  const { idleTimeoutMs, env, pty } = input;
+  if (!pty) {
+    await ctx.services.queues.add(sb.nodeId, jobId('session', rec.id), {
+      kind: 'session.open',
+      ...base,
+      idleTimeoutMs,
+      env,
+    });
+    return;
+  }
+  let execId: string;
+  try {
+    execId = await dispatchExec(
+      ctx,
+      tenantId,
+      sb,
+      { argv: ['/bin/bash', '-i'], kind: 'pty', sessionId: rec.id },
+      (id) => ({
+        kind: 'session.pty',
+        ...base,
+        execId: id,
+        idleTimeoutMs,
+        env,
+        pty,
+        replyTo: ctx.services.clusterUrl(),
+      }),
+    );
+  } catch (err) {
+    await transitionSession(ctx.services.redis, rec.id, 'opening', 'failed', {
+      code: err instanceof GatewayError ? err.cordonCode : 'INTERNAL',
+      message: 'the terminal could not be queued',
+    });
+    throw err;
+  }
+  await setSessionExec(ctx.services.redis, rec.id, execId);
+}
+
+/** Feeds a terminal session's input stream (sessions.input and sessions.resize). */
+async function sendToTerminal(
+  ctx: Context,
+  tenantId: string,
+  sessionId: string,
+  input: TerminalInput,
+): Promise<{ sessionId: string }> {
+  const s = await ownSession(ctx, tenantId, sessionId);
+  if (!s.pty) {
+    throw new GatewayError(
+      'CONFLICT',
+      `session ${s.id} is a command shell, not a terminal; run commands with sessions.exec, or open a terminal with sessions.create({ pty: { cols, rows } })`,
+    );
+  }
+  // 'opening' is fine: input waits in the stream until the node starts reading it.
+  if (s.state !== 'opening') {
+    const e = notOpen(s);
+    if (e) throw e;
+  }
+  const { redis, options } = ctx.services;
+  if (!(await appendTerminalInput(redis, s.id, input, options.execTtlMs))) {
+    throw new GatewayError(
+      'RESOURCE_EXHAUSTED',
+      `terminal ${s.id} is not consuming its input (its node is busy or gone); wait and retry, or close the session`,
+    );
+  }
+  return { sessionId: s.id };
+}
+
 export const sessionsRouter = router({
-  /** Opens a stateful shell in the sandbox (cd, variables, functions persist between commands). */
+  /**
+   * Opens a stateful shell in the sandbox (cd, variables, functions persist between commands), or
+   * with `pty` an interactive terminal: its output and exit status are exec `execId`'s
+   * (execs.output, execs.wait), its input comes from sessions.input and sessions.resize.
+   */
   create: writeProcedure
     .input(SessionCreateInputSchema)
     .output(SessionRecordSchema)
     .mutation(async ({ ctx, input }) => {
-      const { redis, queues, doneBus, options } = ctx.services;
+      const { redis, doneBus, options } = ctx.services;
       const tenantId = ctx.principal.tenantId;
       const sb = await usableSandbox(ctx, tenantId, input.sandboxId);
       const rec: SessionRecord = {
@@ -37,17 +135,11 @@ export const sessionsRouter = router({
         state: 'opening',
         createdAtMs: Date.now(),
         error: null,
+        pty: input.pty ? { cols: input.pty.cols, rows: input.pty.rows } : null,
+        execId: null,
       };
       await putSession(redis, tenantId, rec, options.execTtlMs);
-      await queues.add(sb.nodeId, jobId('session', rec.id), {
-        kind: 'session.open',
-        requestId: ctx.requestId,
-        tenantId,
-        sessionId: rec.id,
-        sandboxId: sb.id,
-        idleTimeoutMs: input.idleTimeoutMs,
-        env: input.env,
-      });
+      await openOnNode(ctx, tenantId, sb, rec, input);
       const settled = await doneBus.waitFor(
         `session:${rec.id}`,
         async () => {
@@ -84,10 +176,12 @@ export const sessionsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.principal.tenantId;
       const s = await ownSession(ctx, tenantId, input.sessionId);
-      if (s.state !== 'open') {
+      const closed = notOpen(s);
+      if (closed) throw closed;
+      if (s.pty) {
         throw new GatewayError(
-          s.error?.code === 'NODE_LOST' ? 'NODE_LOST' : 'CONFLICT',
-          `session ${s.id} is ${s.state}${s.error ? ` (${s.error.message})` : ''}; open a new one`,
+          'CONFLICT',
+          `session ${s.id} is a terminal; type into it with sessions.input (commands end with "\\r")`,
         );
       }
       const sb = await usableSandbox(ctx, tenantId, s.sandboxId);
@@ -111,6 +205,29 @@ export const sessionsRouter = router({
       );
       return { execId };
     }),
+
+  /** Input to a terminal session, as typed ("ls\r", "\u0003" for Ctrl-C), in call order. */
+  input: writeProcedure
+    .input(SessionInputSchema)
+    .output(z.strictObject({ sessionId: z.string() }))
+    .mutation(({ ctx, input }) =>
+      sendToTerminal(ctx, ctx.principal.tenantId, input.sessionId, {
+        kind: 'data',
+        data: Buffer.from(input.data, input.encoding),
+      }),
+    ),
+
+  /** Resizes a terminal session; programs in it get SIGWINCH. Ordered with sessions.input. */
+  resize: writeProcedure
+    .input(SessionResizeInputSchema)
+    .output(z.strictObject({ sessionId: z.string() }))
+    .mutation(({ ctx, input }) =>
+      sendToTerminal(ctx, ctx.principal.tenantId, input.sessionId, {
+        kind: 'resize',
+        cols: input.cols,
+        rows: input.rows,
+      }),
+    ),
 
   /** Closes the session (kills its shell and background jobs). Idempotent. */
   close: writeProcedure

@@ -1,6 +1,12 @@
 import { redisKeys, TenantIdSchema } from '@cordon/protocol';
 import { z } from 'zod';
-import { createTokenWithId, SCOPES, TOKEN_INDEX_KEY, type Scope } from '../auth/tokens.ts';
+import {
+  createTokenWithId,
+  revokeTokenSha,
+  SCOPES,
+  TOKEN_INDEX_KEY,
+  type Scope,
+} from '../auth/tokens.ts';
 import { adminProcedure, router } from '../trpc.ts';
 
 const TokenIdSchema = z
@@ -74,14 +80,13 @@ export const tokensRouter = router({
     .input(z.strictObject({ id: TokenIdSchema }))
     .output(z.strictObject({ revoked: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      const { redis } = ctx.services;
+      const { redis, tokens } = ctx.services;
       const sha = await redis.hget(TOKEN_INDEX_KEY, input.id);
       if (!sha) return { revoked: false };
-      const [deleted] = await Promise.all([
-        redis.del(redisKeys.token(sha)),
-        redis.hdel(TOKEN_INDEX_KEY, input.id),
-      ]);
+      // Other gateways drop it on the done channel's message; this one before answering.
+      const deleted = await revokeTokenSha(redis, sha);
+      tokens.forget(sha);
       ctx.log.info({ tokenId: input.id }, 'token revoked');
-      return { revoked: deleted === 1 };
+      return { revoked: deleted };
     }),
 });

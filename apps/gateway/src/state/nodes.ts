@@ -23,17 +23,31 @@ async function loadNodes(redis: Redis, ids: readonly string[]): Promise<NodeInfo
   const out: NodeInfo[] = [];
   ids.forEach((_, i) => {
     const [recRaw, alive, sandboxes, execs] = rows.slice(i * 4, i * 4 + 4).map((r) => r[1]);
-    if (typeof recRaw !== 'string') return;
-    const rec = NodeRecordSchema.safeParse(JSON.parse(recRaw));
-    if (!rec.success) return;
-    out.push({
-      ...rec.data,
-      status: alive === 1 ? 'up' : 'down',
-      sandboxes: Number(sandboxes),
-      pendingExecs: Number(execs),
-    });
+    const info = nodeInfoOf(recRaw, alive, sandboxes, execs);
+    if (info) out.push(info);
   });
   return out;
+}
+
+/**
+ * A node's info from its record (JSON), liveness key count and set sizes, as read by loadNodes or
+ * a script (usableSandboxOnNode); null when the record is missing or malformed.
+ */
+export function nodeInfoOf(
+  recRaw: unknown,
+  alive: unknown,
+  sandboxes: unknown,
+  execs: unknown,
+): NodeInfo | null {
+  if (typeof recRaw !== 'string') return null;
+  const rec = NodeRecordSchema.safeParse(JSON.parse(recRaw));
+  if (!rec.success) return null;
+  return {
+    ...rec.data,
+    status: Number(alive) === 1 ? 'up' : 'down',
+    sandboxes: Number(sandboxes),
+    pendingExecs: Number(execs),
+  };
 }
 
 export async function isNodeAlive(redis: Redis, nodeId: string): Promise<boolean> {

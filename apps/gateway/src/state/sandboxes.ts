@@ -5,11 +5,14 @@ import {
   SANDBOX_TRANSITION_LUA,
   SandboxRecordSchema,
   type ErrorInfo,
+  type NodeInfo,
   type SandboxRecord,
   type SandboxState,
 } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
 import { decodeInt, decodeJson, encodeInt, encodeJson } from './codec.ts';
+import { nodeInfoOf } from './nodes.ts';
+import { runScript, type LuaScript } from './scripts.ts';
 
 export async function putSandbox(
   redis: Redis,
@@ -58,6 +61,52 @@ function decode(h: Record<string, string>): SandboxRecord {
     createdAtMs: Number(h.createdAtMs),
     error: h.error ? ErrorInfoSchema.parse(decodeJson(h.error)) : null,
   });
+}
+
+/** Placeholder split out of a key template, so a script builds a node's keys from its id. */
+const ID = '\u0000';
+const around = (key: string): [string, string] => {
+  const [pre = '', post = ''] = key.split(ID);
+  return [pre, post];
+};
+
+/**
+ * The sandbox hash and, when it exists, its node's record, liveness and set sizes — read in one
+ * round trip (the node id is in the sandbox hash, so a pipeline would need two).
+ * KEYS: sandbox hash. ARGV: the four node key templates as prefix/suffix pairs.
+ */
+const SANDBOX_WITH_NODE: LuaScript = {
+  name: 'cordonSandboxWithNode',
+  keys: 1,
+  lua: `
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return {} end
+local n = ''
+for i = 1, #h, 2 do if h[i] == 'nodeId' then n = h[i + 1] end end
+local function k(i) return ARGV[i] .. n .. ARGV[i + 1] end
+return { h, redis.call('GET', k(1)), redis.call('EXISTS', k(3)), redis.call('SCARD', k(5)), redis.call('SCARD', k(7)) }
+`,
+};
+
+/** The sandbox (as getSandbox) with its node (as getNode), in one round trip. */
+export async function getSandboxWithNode(
+  redis: Redis,
+  tenantId: string,
+  sandboxId: string,
+): Promise<{ sb: SandboxRecord; node: NodeInfo | null } | null> {
+  const r = (await runScript(redis, SANDBOX_WITH_NODE, [
+    redisKeys.sandbox(sandboxId),
+    ...around(redisKeys.node(ID)),
+    ...around(redisKeys.nodeAlive(ID)),
+    ...around(redisKeys.nodeSandboxes(ID)),
+    ...around(redisKeys.nodeExecs(ID)),
+  ])) as [string[], unknown, unknown, unknown, unknown] | [];
+  if (r.length === 0) return null;
+  const [flat, rec, alive, sandboxes, execs] = r;
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] as string] = flat[i + 1] as string;
+  if (!h.id || h.tenantId !== tenantId) return null;
+  return { sb: decode(h), node: nodeInfoOf(rec, alive, sandboxes, execs) };
 }
 
 /** The sandbox if it exists and belongs to `tenantId`; null otherwise (callers answer NOT_FOUND). */

@@ -1,11 +1,16 @@
 import {
+  APPEND_TERMINAL_INPUT_LUA,
+  encodeTerminalInput,
   ErrorInfoSchema,
+  MAX_TERMINAL_INPUT_BACKLOG,
+  PtySizeSchema,
   redisKeys,
   SessionRecordSchema,
   STATE_TRANSITION_LUA,
   type ErrorInfo,
   type SessionRecord,
   type SessionState,
+  type TerminalInput,
 } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
 import { decodeJson, encodeJson } from './codec.ts';
@@ -26,6 +31,8 @@ export async function putSession(
       state: rec.state,
       createdAtMs: String(rec.createdAtMs),
       error: encodeJson(rec.error),
+      pty: encodeJson(rec.pty),
+      execId: rec.execId ?? '',
     })
     .pexpire(redisKeys.session(rec.id), ttlMs)
     .exec();
@@ -45,7 +52,39 @@ export async function getSession(
     state: h.state,
     createdAtMs: Number(h.createdAtMs),
     error: h.error ? ErrorInfoSchema.parse(decodeJson(h.error)) : null,
+    pty: h.pty ? PtySizeSchema.nullable().parse(decodeJson(h.pty)) : null,
+    execId: h.execId || null,
   });
+}
+
+/** Records the exec that carries a terminal session's shell (known once it is dispatched). */
+export async function setSessionExec(
+  redis: Redis,
+  sessionId: string,
+  execId: string,
+): Promise<void> {
+  await redis.hset(redisKeys.session(sessionId), 'execId', execId);
+}
+
+/**
+ * Appends to a terminal session's input stream; false when the node has not consumed the last
+ * MAX_TERMINAL_INPUT_BACKLOG entries (its shell is stuck or the node is gone).
+ */
+export async function appendTerminalInput(
+  redis: Redis,
+  sessionId: string,
+  input: TerminalInput,
+  ttlMs: number,
+): Promise<boolean> {
+  const r = await redis.eval(
+    APPEND_TERMINAL_INPUT_LUA,
+    1,
+    redisKeys.sessionInput(sessionId),
+    MAX_TERMINAL_INPUT_BACKLOG,
+    ttlMs,
+    ...encodeTerminalInput(input),
+  );
+  return r === 1;
 }
 
 export async function transitionSession(

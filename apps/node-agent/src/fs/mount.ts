@@ -14,7 +14,7 @@ import type {
   HostMessage,
   RequestType,
 } from './host/protocol.ts';
-import { forkFsHost, type FsHostPool } from './host/pool.ts';
+import { forkFsHost, removeMountPoint, type FsHostLease, type FsHostPool } from './host/pool.ts';
 import { DEFAULT_TUNING, type FsTuning } from './options.ts';
 import { isWithin } from './paths.ts';
 import { forceUnmount, fuseMountsAt } from './teardown.ts';
@@ -47,6 +47,11 @@ export interface MountSandboxFsOptions {
   readonly requestTimeoutMs?: number;
   /** Pre-started fs hosts to take one from (see host/pool.ts). Default none: fork one. */
   readonly pool?: FsHostPool;
+  /**
+   * A host already leased from a pool (instead of `pool`). If it premounted, `mountPoint` must be
+   * the lease's; its directory is then removed with the mount.
+   */
+  readonly host?: FsHostLease;
 }
 
 export interface FsHealth extends Partial<HostHealth> {
@@ -93,7 +98,8 @@ export interface SandboxFs {
   afterExec(opts: { commit: boolean }): Promise<HostAfterExec>;
 }
 
-async function validate(o: MountSandboxFsOptions): Promise<void> {
+/** `premounted`: the mount point is our own host's idle FUSE mount, not a directory to check. */
+async function validate(o: MountSandboxFsOptions, premounted: boolean): Promise<void> {
   for (const [name, p] of [
     ['sourceDir', o.sourceDir],
     ['deltaDir', o.deltaDir],
@@ -134,6 +140,9 @@ async function validate(o: MountSandboxFsOptions): Promise<void> {
   const src = await fs.stat(o.sourceDir).catch(() => null);
   if (!src?.isDirectory())
     throw new FsError('BAD_OPTIONS', `sourceDir ${o.sourceDir} is not a directory`);
+  // A stat through the premounted (unconfigured) mount would fail with EIO; the host checks that
+  // it is the mount it made (FsServer.configure).
+  if (premounted) return;
   const mp = await fs.stat(o.mountPoint).catch(() => null);
   if (!mp?.isDirectory())
     throw new FsError(
@@ -149,8 +158,33 @@ async function validate(o: MountSandboxFsOptions): Promise<void> {
 }
 
 export async function mountSandboxFs(options: MountSandboxFsOptions): Promise<SandboxFs> {
-  await validate(options);
-  await fs.mkdir(options.deltaDir, { recursive: true, mode: 0o700 });
+  const lease = options.host;
+  const leasedDir = lease?.mountPoint ?? null;
+  let premounted = false;
+  let freshDelta = false;
+  try {
+    // Settled first, so that a refused lease is torn down from a known state.
+    if (leasedDir !== null) premounted = await (lease as FsHostLease).premounted;
+    if (leasedDir !== null && leasedDir !== options.mountPoint) {
+      throw new FsError(
+        'BAD_OPTIONS',
+        `the leased fs host premounted ${leasedDir}; mount the sandbox there, not at ${options.mountPoint}`,
+      );
+    }
+    await validate(options, premounted);
+    // mkdir returns the first directory it created: the delta dir itself if it was absent.
+    freshDelta = (await fs.mkdir(options.deltaDir, { recursive: true, mode: 0o700 })) !== undefined;
+  } catch (err) {
+    if (lease) {
+      if (premounted) await new HostHandle(lease.child, options, leasedDir).unmount();
+      else {
+        lease.child.kill('SIGKILL');
+        if (leasedDir !== null) await removeMountPoint(leasedDir);
+      }
+      lease.release();
+    }
+    throw err;
+  }
   const config: HostConfig = {
     sandboxId: options.sandboxId,
     sourceDir: options.sourceDir,
@@ -161,15 +195,19 @@ export async function mountSandboxFs(options: MountSandboxFsOptions): Promise<Sa
     owner: { uid: options.ownerUid ?? 65534, gid: options.ownerGid ?? 65534 },
     tuning: { ...DEFAULT_TUNING, ...options.tuning },
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    freshDelta,
   };
-  const child = options.pool?.take() ?? forkFsHost();
-  const handle = new HostHandle(child, options);
+  let child: ChildProcess;
+  if (lease) child = leasedDir !== null && !premounted ? lease.respawn() : lease.child;
+  else child = options.pool?.take() ?? forkFsHost();
+  const handle = new HostHandle(child, options, leasedDir);
   try {
     await handle.start(config, options.startTimeoutMs ?? 15_000);
   } catch (err) {
     await handle.unmount();
     throw err;
   } finally {
+    lease?.release();
     options.pool?.replenish();
   }
   return handle;
@@ -198,8 +236,11 @@ class HostHandle implements SandboxFs {
   #invalidated = false;
   /** The last health answer said mounted, and no request failed since. */
   #knownHealthy = false;
+  /** A pool's premount directory this mount owns: removed after the unmount. */
+  readonly #ownedDir: string | null;
 
-  constructor(child: ChildProcess, o: MountSandboxFsOptions) {
+  constructor(child: ChildProcess, o: MountSandboxFsOptions, ownedDir: string | null = null) {
+    this.#ownedDir = ownedDir;
     this.sandboxId = o.sandboxId;
     this.mountPoint = o.mountPoint;
     this.#child = child;
@@ -420,5 +461,6 @@ class HostHandle implements SandboxFs {
       }
     }
     await forceUnmount(this.mountPoint);
+    if (this.#ownedDir !== null) await removeMountPoint(this.#ownedDir);
   }
 }

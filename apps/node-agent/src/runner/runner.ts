@@ -49,6 +49,17 @@ export interface RunnerOptions {
    * sandbox's pids limit).
    */
   readonly standbys?: number;
+  /**
+   * Check that workspaceDir is a directory before opening. Default true; false when the caller
+   * mounts it concurrently and fails the open if the mount fails (Sandbox.create).
+   */
+  readonly checkWorkspace?: boolean;
+  /**
+   * Resolve open() only once the first standby is spawned. Default true; false resolves once the
+   * cgroup exists and leaves the standby being made (the first exec waits for it, as it would for
+   * one being refilled), so a sandbox create does not wait for a process spawn.
+   */
+  readonly awaitStandby?: boolean;
 }
 
 export const DEFAULT_STANDBYS = 2;
@@ -96,12 +107,14 @@ export class SandboxRunner {
     validateSpec(spec);
     let seccomp: Uint8Array | undefined;
     if (spec.strict) seccomp = compileSeccompFilter(ctx.host.seccompArch);
-    const st = await fsp.stat(spec.workspaceDir).catch(() => null);
-    if (!st?.isDirectory()) {
-      throw new RunnerError(
-        'INVALID_SPEC',
-        `workspaceDir ${spec.workspaceDir} is not a directory; mount the workspace first`,
-      );
+    if (opts.checkWorkspace !== false) {
+      const st = await fsp.stat(spec.workspaceDir).catch(() => null);
+      if (!st?.isDirectory()) {
+        throw new RunnerError(
+          'INVALID_SPEC',
+          `workspaceDir ${spec.workspaceDir} is not a directory; mount the workspace first`,
+        );
+      }
     }
     let cgroup: SandboxCgroup;
     try {
@@ -121,7 +134,8 @@ export class SandboxRunner {
       );
     const runner = new SandboxRunner(spec, ctx, cgroup, seccomp, standbys);
     // Waits for the first standby's spawn, not for its cgroup join.
-    await runner.#standbys.start();
+    if (opts.awaitStandby === false) void runner.#standbys.start();
+    else await runner.#standbys.start();
     return runner;
   }
 

@@ -89,6 +89,8 @@ export class Sandbox {
   readonly #ctx: NodeContext;
   readonly #fs: SandboxFs;
   readonly #runner: SandboxRunner;
+  /** How long create() took for the mount and the runner (in parallel), ms; for debug logs. */
+  readonly createStages: { readonly mountMs: number; readonly runnerMs: number };
   #running = 0;
   #sessions = 0;
   #closed = false;
@@ -98,7 +100,9 @@ export class Sandbox {
     ctx: NodeContext,
     fs: SandboxFs,
     runner: SandboxRunner,
+    createStages: Sandbox['createStages'],
   ) {
+    this.createStages = createStages;
     this.id = opts.sandboxId;
     this.codebaseDir = opts.codebaseDir;
     this.#opts = opts;
@@ -117,8 +121,21 @@ export class Sandbox {
    * undone.
    */
   static async create(opts: SandboxOptions, ctx: NodeContext): Promise<Sandbox> {
-    const mountPoint = path.join(opts.sandboxDir, 'mnt');
-    await fsp.mkdir(mountPoint, { recursive: true });
+    // A premounted pool host brings its mount point (under the pool's directory, not the
+    // sandbox's: see FsHostPool); it is known at once, so the runner opens beside the mount.
+    const t0 = performance.now();
+    const stages = { mountMs: 0, runnerMs: 0 };
+    const lease = ctx.fsHosts?.lease();
+    const mountPoint = lease?.mountPoint ?? path.join(opts.sandboxDir, 'mnt');
+    if (lease?.mountPoint == null) {
+      try {
+        await fsp.mkdir(mountPoint, { recursive: true });
+      } catch (err) {
+        lease?.child.kill('SIGKILL');
+        lease?.release();
+        throw err;
+      }
+    }
     const mounting = mountSandboxFs({
       sandboxId: opts.sandboxId,
       sourceDir: opts.codebaseDir,
@@ -129,7 +146,7 @@ export class Sandbox {
       ownerGid: opts.gid,
       ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }),
       ...(opts.onDenial === undefined ? {} : { onDenial: opts.onDenial }),
-      ...(ctx.fsHosts === undefined ? {} : { pool: ctx.fsHosts }),
+      ...(lease === undefined ? {} : { host: lease }),
     });
     const opening = (async () => {
       const spec = sandboxSpec({
@@ -142,12 +159,18 @@ export class Sandbox {
         ...(opts.limits === undefined ? {} : { limits: opts.limits }),
         ...(opts.env === undefined ? {} : { env: opts.env }),
       });
-      return SandboxRunner.open(spec, ctx);
+      // The mount (which fails closed) vouches for the workspace; a stat through a premounted
+      // mount before its host is configured would fail.
+      // The first standby is made while the mount finishes, without holding the create up.
+      return SandboxRunner.open(spec, ctx, { checkWorkspace: false, awaitStandby: false });
     })();
-    const [fs, runner] = await Promise.allSettled([mounting, opening]);
+    const [fs, runner] = await Promise.allSettled([
+      mounting.finally(() => (stages.mountMs = performance.now() - t0)),
+      opening.finally(() => (stages.runnerMs = performance.now() - t0)),
+    ]);
     if (fs.status === 'fulfilled' && runner.status === 'fulfilled') {
       ctx.hub.add(opts.codebaseDir, fs.value);
-      return new Sandbox(opts, ctx, fs.value, runner.value);
+      return new Sandbox(opts, ctx, fs.value, runner.value, stages);
     }
     if (runner.status === 'fulfilled') await runner.value.close().catch(() => undefined);
     if (fs.status === 'fulfilled') await fs.value.unmount();

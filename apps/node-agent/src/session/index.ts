@@ -34,5 +34,5 @@ export type {
   SessionCommand,
   SessionCommandResult,
 } from './types.ts';
-export type { PtySessionOptions, PtySize } from './pty-session.ts';
+export type { PtyCloseCause, PtyExit, PtySessionOptions, PtySize } from './pty-session.ts';
 export type { SandboxHandle } from './sandbox-process.ts';

@@ -37,6 +37,15 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** Why the session ended: its shell exited by itself, the caller closed it, or it sat idle. */
+export type PtyCloseCause = 'exited' | 'closed' | 'idle';
+
+/** How the shell ended: its exit code, or the signal that killed it (exitCode then 128 + n). */
+export interface PtyExit {
+  readonly exitCode: number;
+  readonly signal: number | null;
+}
+
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 const MAX_DIMENSION = 10_000;
 
@@ -60,10 +69,11 @@ export class PtySession implements AsyncDisposable {
   readonly #leaf: ExecCgroup;
   readonly #dir: string;
   readonly #idleMs: number;
-  readonly #exited: Promise<{ exitCode: number; signal?: number }>;
+  readonly #exited: Promise<PtyExit>;
   #idleTimer: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
   #closeReason: string | null = null;
+  #closeCause: PtyCloseCause | null = null;
   readonly #closed: Promise<void>;
   #markClosed: () => void = () => undefined;
 
@@ -75,8 +85,12 @@ export class PtySession implements AsyncDisposable {
     this.#closed = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
-    this.#exited = new Promise((resolve) => term.onExit(resolve));
-    void this.#exited.then(() => this.#shutdown('the shell exited'));
+    this.#exited = new Promise((resolve) =>
+      term.onExit(({ exitCode, signal }) =>
+        resolve(signal ? { exitCode: 128 + signal, signal } : { exitCode, signal: null }),
+      ),
+    );
+    void this.#exited.then(() => this.#shutdown('exited', 'the shell exited'));
     this.#touch();
   }
 
@@ -149,6 +163,16 @@ export class PtySession implements AsyncDisposable {
     this.#term.resume();
   }
 
+  /** Resolves when the shell has exited (by itself, or because the session was closed). */
+  get exited(): Promise<PtyExit> {
+    return this.#exited;
+  }
+
+  /** Set once the session is closing: why, as a closed set (closeReason says it in words). */
+  get closeCause(): PtyCloseCause | null {
+    return this.#closeCause;
+  }
+
   get closeReason(): string | null {
     return this.#closeReason;
   }
@@ -159,7 +183,7 @@ export class PtySession implements AsyncDisposable {
   }
 
   close(): Promise<void> {
-    return this.#shutdown('closed by the caller');
+    return this.#shutdown('closed', 'closed by the caller');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -178,14 +202,15 @@ export class PtySession implements AsyncDisposable {
     if (this.#closing) return;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(
-      () => void this.#shutdown(`idle for ${this.#idleMs} ms`),
+      () => void this.#shutdown('idle', `idle for ${this.#idleMs} ms`),
       this.#idleMs,
     );
     this.#idleTimer.unref();
   }
 
-  #shutdown(reason: string): Promise<void> {
+  #shutdown(cause: PtyCloseCause, reason: string): Promise<void> {
     this.#closing ??= (async () => {
+      this.#closeCause = cause;
       this.#closeReason = reason;
       if (this.#idleTimer) clearTimeout(this.#idleTimer);
       try {

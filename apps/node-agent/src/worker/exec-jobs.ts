@@ -3,8 +3,6 @@
 // to the dispatching gateway; the outcome carries the commit that followed and the denials.
 import {
   MAX_HANDLER_RESULT_BYTES,
-  redisKeys,
-  START_EXEC_LUA,
   type ErrorInfo,
   type ExecJob,
   type ExecOutcome,
@@ -70,34 +68,54 @@ export class ExecJobs {
     for (const r of this.#running.values()) r.controller.abort();
   }
 
-  async #claim(execId: string, log: Logger): Promise<boolean> {
+  /**
+   * Claims the exec (queued → running). It is registered as running before the claim is sent, so
+   * a cancel published once the claim has landed (the gateway's cancel lost its race to the
+   * claim) finds it here — even before its command has started — instead of being dropped.
+   */
+  async #claim(execId: string, log: Logger, sandboxId = ''): Promise<boolean> {
     const { state } = this.#o;
-    const r = await state.redis.eval(
-      START_EXEC_LUA,
-      1,
-      redisKeys.exec(execId),
-      state.nodeId,
-      Date.now(),
-    );
+    this.#running.set(execId, { sandboxId, controller: new AbortController() });
+    let r: number | undefined;
+    try {
+      r = await state.claim(execId);
+    } finally {
+      if (r !== 1) this.#running.delete(execId);
+    }
     // Settled already (canceled while queued, or NODE_LOST before a restart): never run twice.
     if (r !== 1) log.info({ execId, claimed: r }, 'exec not claimable; skipped');
     return r === 1;
   }
 
-  #refuse(execId: string, error: ErrorInfo): Promise<boolean> {
+  /** The claimed exec's registration (made by #claim), now known to run in `sandboxId`. */
+  #registered(execId: string, sandboxId: string): AbortController {
+    const controller = this.#running.get(execId)?.controller ?? new AbortController();
+    this.#running.set(execId, { sandboxId, controller });
+    return controller;
+  }
+
+  /**
+   * For exec-slot jobs whose body lives elsewhere (terminal sessions, pty-jobs.ts): claim first,
+   * then run like an exec — cancelable, output towards the gateway, outcome delivered.
+   */
+  claimExec(execId: string, log: Logger): Promise<boolean> {
+    return this.#claim(execId, log);
+  }
+
+  refuseExec(execId: string, error: ErrorInfo): Promise<boolean> {
+    this.#running.delete(execId);
     return this.#o.state.finalize(execId, { status: 'failed', result: null, error });
   }
 
   /** Runs `body` with output towards the gateway, then delivers the outcome (or writes it). */
-  async #run(
+  async runClaimed(
     execId: string,
     sandboxId: string,
     replyTo: string,
     log: Logger,
     body: (out: ExecOutput, signal: AbortSignal) => Promise<ExecResult>,
   ): Promise<void> {
-    const controller = new AbortController();
-    this.#running.set(execId, { sandboxId, controller });
+    const controller = this.#registered(execId, sandboxId);
     const out = this.#o.links.open(replyTo, execId);
     let outcome: ExecOutcome;
     try {
@@ -130,12 +148,12 @@ export class ExecJobs {
     const stages: Record<string, number> = {};
     const mark = (name: string) =>
       (stages[name] = Math.round((performance.now() - t0) * 100) / 100);
-    if (!(await this.#claim(job.execId, log))) return;
+    if (!(await this.#claim(job.execId, log, job.sandboxId))) return;
     mark('claimed');
     const held = this.#o.held(job.sandboxId, job.tenantId);
-    if (!('sandbox' in held)) return void (await this.#refuse(job.execId, held));
+    if (!('sandbox' in held)) return void (await this.refuseExec(job.execId, held));
     if (held.spec.policy.hash !== job.policyHash) {
-      return void (await this.#refuse(job.execId, {
+      return void (await this.refuseExec(job.execId, {
         code: 'CONFLICT',
         message: `exec carries policy ${job.policyHash} but the sandbox holds ${held.spec.policy.hash}`,
       }));
@@ -147,14 +165,14 @@ export class ExecJobs {
       req.limits.cpuMillicores !== lim.cpuMillicores ||
       req.limits.pids !== lim.pids
     ) {
-      return void (await this.#refuse(job.execId, {
+      return void (await this.refuseExec(job.execId, {
         code: 'BAD_REQUEST',
         message:
           'memoryBytes, cpuMillicores and pids apply to the whole sandbox; set them at sandboxes.create (per exec: timeoutMs, outputBytes)',
       }));
     }
     held.lastActiveMs = Date.now();
-    await this.#run(job.execId, job.sandboxId, job.replyTo, log, async (out, signal) => {
+    await this.runClaimed(job.execId, job.sandboxId, job.replyTo, log, async (out, signal) => {
       const running = await held.sandbox.exec(
         { argv: req.argv, cwd: `/workspace${req.cwd === '/' ? '' : req.cwd}`, env: req.env },
         {
@@ -206,15 +224,15 @@ export class ExecJobs {
     if (!(await this.#claim(job.execId, log))) return;
     const s = this.#o.sessions.get(job.sessionId);
     if (!s || s.tenantId !== job.tenantId) {
-      return void (await this.#refuse(job.execId, {
+      return void (await this.refuseExec(job.execId, {
         code: 'NOT_FOUND',
         message: `session ${job.sessionId} is not open on node ${this.#o.state.nodeId} (closed, idle timeout, or the node restarted); open a new one`,
       }));
     }
     const held = this.#o.held(s.sandboxId, job.tenantId);
-    if (!('sandbox' in held)) return void (await this.#refuse(job.execId, held));
+    if (!('sandbox' in held)) return void (await this.refuseExec(job.execId, held));
     held.lastActiveMs = Date.now();
-    await this.#run(job.execId, s.sandboxId, job.replyTo, log, async (out, signal) => {
+    await this.runClaimed(job.execId, s.sandboxId, job.replyTo, log, async (out, signal) => {
       const ticket = await held.sandbox.begin();
       let r;
       try {
@@ -258,12 +276,11 @@ export class ExecJobs {
    * chunks, whose frames are small.
    */
   async handler(job: HandlerJob, log: Logger): Promise<void> {
-    if (!(await this.#claim(job.execId, log))) return;
+    if (!(await this.#claim(job.execId, log, job.sandboxId))) return;
     const held = this.#o.held(job.sandboxId, job.tenantId);
-    if (!('sandbox' in held)) return void (await this.#refuse(job.execId, held));
+    if (!('sandbox' in held)) return void (await this.refuseExec(job.execId, held));
     held.lastActiveMs = Date.now();
-    const controller = new AbortController();
-    this.#running.set(job.execId, { sandboxId: job.sandboxId, controller });
+    const controller = this.#registered(job.execId, job.sandboxId);
     let outcome: ExecOutcome;
     try {
       const ticket = await held.sandbox.begin();

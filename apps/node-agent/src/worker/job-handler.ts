@@ -14,6 +14,7 @@ import { errorInfoOf } from './errors.ts';
 import { ExecJobs, type HeldSession } from './exec-jobs.ts';
 import type { NodeState } from './node-state.ts';
 import type { OutputLinks } from './output-link.ts';
+import { PtyJobs, type HeldTerminal } from './pty-jobs.ts';
 import type { HeldSandbox, NodeRuntime } from './runtime.ts';
 import { openSession } from '../session/index.ts';
 
@@ -32,7 +33,9 @@ export interface JobHandlerOptions {
 export class JobHandler {
   readonly #o: JobHandlerOptions;
   readonly #sessions = new Map<string, HeldSession>();
+  readonly #terminals = new Map<string, HeldTerminal>();
   readonly #execs: ExecJobs;
+  readonly #ptys: PtyJobs;
   readonly #codebases: CodebaseJobs;
   #idleTimer: NodeJS.Timeout | undefined;
 
@@ -44,6 +47,12 @@ export class JobHandler {
       held: (id, t) => this.#held(id, t),
     });
     this.#codebases = new CodebaseJobs(o);
+    this.#ptys = new PtyJobs({
+      ...o,
+      execs: this.#execs,
+      terminals: this.#terminals,
+      held: (id, t) => this.#held(id, t),
+    });
   }
 
   get runningCount(): number {
@@ -79,6 +88,8 @@ export class JobHandler {
         return this.#execs.handler(job, log);
       case 'session.open':
         return this.#openSession(job, log);
+      case 'session.pty':
+        return this.#ptys.open(job, log);
       case 'session.close':
         return this.#closeSession(job, log);
     }
@@ -98,9 +109,11 @@ export class JobHandler {
 
   async #create(job: SandboxCreateJob, log: Logger): Promise<void> {
     const { runtime, state } = this.#o;
+    const t0 = performance.now();
+    let held: HeldSandbox;
     try {
       if (job.scratch) await runtime.codebases.createEmpty(job.codebaseId);
-      await runtime.open({
+      held = await runtime.open({
         sandboxId: job.sandboxId,
         tenantId: job.tenantId,
         codebaseId: job.codebaseId,
@@ -123,9 +136,24 @@ export class JobHandler {
       await runtime.destroy(job.sandboxId).catch(() => undefined);
       if (job.scratch) await runtime.codebases.delete(job.codebaseId).catch(() => undefined);
       await state.sandbox(job.sandboxId, 'creating', 'failed', info);
+      runtime.afterCreate();
       return;
     }
-    if (!(await state.sandbox(job.sandboxId, 'creating', 'ready', null))) {
+    const opened = performance.now();
+    const reported = await state.sandbox(job.sandboxId, 'creating', 'ready', null);
+    runtime.afterCreate();
+    const r = (ms: number) => Math.round(ms * 10) / 10;
+    log.debug(
+      {
+        sandboxId: job.sandboxId,
+        openMs: r(opened - t0),
+        mountMs: r(held.sandbox.createStages.mountMs),
+        runnerMs: r(held.sandbox.createStages.runnerMs),
+        reportMs: r(performance.now() - opened),
+      },
+      'create stages',
+    );
+    if (!reported) {
       // Destroyed (or timed out) while we were creating it: nobody will use it.
       await runtime.destroy(job.sandboxId);
       await state.redis.srem(redisKeys.nodeSandboxes(state.nodeId), job.sandboxId);
@@ -136,7 +164,7 @@ export class JobHandler {
 
   async #destroy(job: SandboxDestroyJob, log: Logger): Promise<void> {
     this.#execs.abortSandbox(job.sandboxId);
-    for (const [id, s] of this.#sessions) {
+    for (const [id, s] of [...this.#sessions, ...this.#terminals]) {
       if (s.sandboxId === job.sandboxId) await this.#dropSession(id, 'the sandbox was destroyed');
     }
     await this.#o.runtime.destroy(job.sandboxId);
@@ -190,6 +218,13 @@ export class JobHandler {
   }
 
   async #dropSession(sessionId: string, reason: string): Promise<void> {
+    const t = this.#terminals.get(sessionId);
+    if (t) {
+      // Its job (pty-jobs.ts) sees the shell exit and records the outcome, commit and state.
+      await t.terminal.close().catch(() => undefined);
+      this.#o.log.debug({ sessionId, reason }, 'terminal closed');
+      return;
+    }
     const s = this.#sessions.get(sessionId);
     const { state } = this.#o;
     if (s) {
@@ -232,7 +267,7 @@ export class JobHandler {
           continue;
         }
         if (h.sandbox.runningCount > 0) h.lastActiveMs = now;
-        const hasSession = [...this.#sessions.values()].some(
+        const hasSession = [...this.#sessions.values(), ...this.#terminals.values()].some(
           (s) => s.sandboxId === h.spec.sandboxId,
         );
         if (hasSession) h.lastActiveMs = now;
@@ -269,6 +304,8 @@ export class JobHandler {
   async close(): Promise<void> {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
-    for (const id of [...this.#sessions.keys()]) await this.#dropSession(id, 'node shutting down');
+    for (const id of [...this.#sessions.keys(), ...this.#terminals.keys()]) {
+      await this.#dropSession(id, 'node shutting down');
+    }
   }
 }

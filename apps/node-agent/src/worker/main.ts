@@ -3,6 +3,7 @@
 // Host problems (not root, no bwrap, no FUSE, no writable cgroups…) stop it with exit code 3 and a
 // message naming what is missing — it never runs commands unsandboxed.
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startNodeWorker } from './node-worker.ts';
@@ -24,6 +25,12 @@ const Env = z.object({
   /** Pre-started fs hosts kept idle for new sandboxes (0: none). */
   CORDON_FS_HOST_STANDBY: z.coerce.number().int().min(0).max(16).optional(),
 });
+
+// Streaming output allocates off-heap Buffers per chunk (pipe reads, websocket frames). By default
+// V8 answers every few MiB of such external memory with a full mark-compact of the whole heap;
+// with this flag external memory is paced with the heap by V8's global limit (as in the gateway's
+// main.ts): node agent CPU for 512 MiB streamed 3.9 -> 1.3 s. Set before any exec starts.
+setFlagsFromString('--external-memory-accounted-in-global-limit');
 
 let flags: { 'allow-path'?: string[] };
 try {

@@ -7,6 +7,7 @@ import {
   MAX_DENIAL_SAMPLE,
   redisKeys,
   SANDBOX_TRANSITION_LUA,
+  START_EXEC_LUA,
   STATE_TRANSITION_LUA,
   type CommitRecord,
   type CommitSummary,
@@ -18,6 +19,9 @@ import type { Redis } from 'ioredis';
 import type { CommitResult } from '../commit/index.ts';
 import type { DenialEvent } from '../fs/index.ts';
 import type { AfterExec } from '../sandbox/index.ts';
+
+const START_EXEC = 'cordonStartExec';
+const FINALIZE_EXEC = 'cordonFinalizeExec';
 
 /** Denial events kept per tenant stream (XADD MAXLEN ~). */
 export const DENIAL_STREAM_MAX = 10_000;
@@ -31,6 +35,28 @@ export class NodeState {
     this.redis = redis;
     this.nodeId = nodeId;
     this.execTtlMs = execTtlMs;
+    // Run by SHA: the bodies cross the socket once per connection, not with every exec.
+    for (const [name, numberOfKeys, lua] of [
+      [START_EXEC, 1, START_EXEC_LUA],
+      [FINALIZE_EXEC, 3, FINALIZE_EXEC_LUA],
+    ] as const) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    }
+  }
+
+  #script(name: string, ...args: (string | number)[]): Promise<unknown> {
+    const fn = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
+      name
+    ] as (...a: unknown[]) => Promise<unknown>;
+    return fn.apply(this.redis, args);
+  }
+
+  /**
+   * Claims an exec (CAS queued → running, only if assigned to this node): 1 claimed, 0 not queued
+   * (settled already), -2 another node's.
+   */
+  async claim(execId: string): Promise<number> {
+    return Number(await this.#script(START_EXEC, redisKeys.exec(execId), this.nodeId, Date.now()));
   }
 
   async sandbox(sandboxId: string, from: string, to: string, error: ErrorInfo | null) {
@@ -68,9 +94,8 @@ export class NodeState {
 
   /** Settles an exec directly (CAS: a no-op when it was settled elsewhere). */
   async finalize(execId: string, outcome: ExecOutcome): Promise<boolean> {
-    const r = await this.redis.eval(
-      FINALIZE_EXEC_LUA,
-      3,
+    const r = await this.#script(
+      FINALIZE_EXEC,
       redisKeys.exec(execId),
       redisKeys.execOutput(execId),
       redisKeys.nodeExecs(this.nodeId),

@@ -94,6 +94,24 @@ async function checkTraversable(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Removes the mount points a previous run's pool left (their mounts are gone by now: the stale
+ * mount cleanup ran). rmdir, never a recursive delete: a mount still there fails it instead of
+ * being walked into.
+ */
+async function clearPremountDir(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    try {
+      await fsp.rmdir(path.join(dir, name));
+    } catch (err) {
+      throw new WorkerError(
+        'INTERNAL',
+        `cannot remove ${path.join(dir, name)} left by a previous run (${(err as Error).message}); unmount it (umount -l) and remove it`,
+      );
+    }
+  }
+}
+
 export class NodeRuntime {
   readonly dataDir: string;
   readonly ctx: NodeContext;
@@ -135,6 +153,10 @@ export class NodeRuntime {
     await fsp.chmod(path.join(dataDir, 'codebases'), 0o700);
     await fsp.chmod(path.join(dataDir, 'state'), 0o700);
     await fsp.chmod(path.join(dataDir, 'run'), 0o755);
+    // Premounted fs hosts' mount points (see FsHostPool); emptied below once stale mounts are gone.
+    const premountDir = path.join(dataDir, 'run', 'fs-pool');
+    await fsp.mkdir(premountDir, { recursive: true });
+    await fsp.chmod(premountDir, 0o711);
     const compileCacheDir = path.join(dataDir, 'run', 'compile-cache');
     await fsp.mkdir(compileCacheDir, { recursive: true, mode: 0o700 });
     // In parallel with the checks below; a cache that could not be filled is not used (see
@@ -144,7 +166,10 @@ export class NodeRuntime {
     try {
       await checkTraversable(path.join(dataDir, 'sandboxes'));
       host = await requireHost({ runtimeDir: path.join(dataDir, 'run') });
+      await checkTraversable(premountDir);
       await cleanupStaleMounts({ mountRoot: path.join(dataDir, 'sandboxes') });
+      await cleanupStaleMounts({ mountRoot: premountDir });
+      await clearPremountDir(premountDir);
       recovered = await recoverAll({ stateDir: path.join(dataDir, 'state') });
     } finally {
       await warming;
@@ -156,6 +181,7 @@ export class NodeRuntime {
       commits: new CommitQueue(),
       stateDir: path.join(dataDir, 'state'),
       fsHosts: new FsHostPool({
+        premountDir,
         ...((await warming) ? { compileCacheDir } : {}),
         ...(o.fsHostStandby === undefined ? {} : { standby: o.fsHostStandby }),
       }),
@@ -183,19 +209,25 @@ export class NodeRuntime {
     const existing = this.#held.get(spec.sandboxId);
     if (existing) return existing;
     const policy = compileCanonical(spec.policy.canonical, spec.policy.hash);
-    const codebase = await this.codebases.get(spec.codebaseId);
+    const dir = this.#dirOf(spec.sandboxId);
+    // The spec is written while the codebase is looked up (a missing codebase fails the create,
+    // whose caller then destroys the sandbox's directory).
+    const [codebase] = await Promise.all([
+      this.codebases.get(spec.codebaseId),
+      (async () => {
+        await fsp.mkdir(dir, { recursive: true });
+        await fsp.chmod(dir, 0o711);
+        const file = path.join(dir, 'sandbox.json');
+        await fsp.writeFile(`${file}.tmp`, JSON.stringify(spec), { mode: 0o600 });
+        await fsp.rename(`${file}.tmp`, file);
+      })(),
+    ]);
     if (!codebase) {
       throw new WorkerError(
         'NOT_FOUND',
         `codebase ${spec.codebaseId} is not on this node; create the sandbox on the codebase's home node`,
       );
     }
-    const dir = this.#dirOf(spec.sandboxId);
-    await fsp.mkdir(dir, { recursive: true });
-    await fsp.chmod(dir, 0o711);
-    const file = path.join(dir, 'sandbox.json');
-    await fsp.writeFile(`${file}.tmp`, JSON.stringify(spec), { mode: 0o600 });
-    await fsp.rename(`${file}.tmp`, file);
     const uid = this.#uids.acquire();
     try {
       const sandbox = await Sandbox.create(
@@ -228,6 +260,14 @@ export class NodeRuntime {
       this.#uids.release(uid);
       throw err;
     }
+  }
+
+  /**
+   * A create was reported (ready or failed): background work held back so as not to delay that
+   * report starts now (the fs-host pool's refill).
+   */
+  afterCreate(): void {
+    this.ctx.fsHosts?.replenish();
   }
 
   /** Specs of sandboxes on disk (for recovery after a restart). */

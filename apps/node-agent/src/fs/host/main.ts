@@ -1,6 +1,6 @@
 // Entry point of an fs host: a child process serving one sandbox's FUSE mount, driven by its parent
 // over the IPC channel. Started by mountSandboxFs as `node main.ts`; never run it by hand.
-import { compileCanonical } from '@cordon/policy';
+import { compileCanonical, compilePolicy } from '@cordon/policy';
 import { DenialLimiter, type DenialEvent } from '../audit.ts';
 import { FsError } from '../errors.ts';
 import type { HostConfig, HostMessage, HostRequest, ParentMessage } from './protocol.ts';
@@ -10,7 +10,9 @@ import { FsServer } from './server.ts';
 const DENIAL_FLUSH_MS = 100;
 
 function send(msg: HostMessage): void {
-  if (process.connected) process.send?.(msg);
+  // With a callback, a channel closing under the write (the node agent stopping, e.g. while a pool
+  // host premounts) is reported to it instead of crashing the host: 'disconnect' then unmounts.
+  if (process.connected) process.send?.(msg, () => undefined);
 }
 
 async function start(config: HostConfig): Promise<{ server: FsServer; flush: () => void }> {
@@ -34,8 +36,9 @@ async function start(config: HostConfig): Promise<{ server: FsServer; flush: () 
     pending.push(e);
     timer ??= setTimeout(flush, DENIAL_FLUSH_MS);
   };
-  const server = await FsServer.create(config, policy, onDenial);
-  await server.mount();
+  const server = premounted ?? (await FsServer.create(config, policy, onDenial));
+  if (premounted) await premounted.configure(config, policy, onDenial);
+  if (!premounted) await server.mount();
   const flushNow = (): void => {
     if (timer) clearTimeout(timer);
     if (pending.length > 0) flush();
@@ -83,7 +86,22 @@ async function handle(
   }
 }
 
+/**
+ * A pool host has time before its sandbox comes: compiling a policy once now moves the first
+ * (unoptimised, cold) run of the compiler off the create path. Best effort.
+ */
+function warmUp(): void {
+  try {
+    const p = compilePolicy({ preset: 'agent-safe' });
+    compileCanonical(p.canonical, p.hash);
+  } catch {
+    // only a warm-up
+  }
+}
+
 let server: FsServer | null = null;
+/** A pool host's mount made before its sandbox was known (serving nothing until `start`). */
+let premounted: FsServer | null = null;
 let flushDenials: () => void = () => undefined;
 let stopping = false;
 
@@ -91,13 +109,30 @@ async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
-    await server?.unmount();
+    await (server ?? premounted)?.unmount();
   } finally {
     process.exit(code);
   }
 }
 
 process.on('message', (raw: ParentMessage) => {
+  if (raw.type === 'premount') {
+    const p = FsServer.premount(raw.mountPoint, raw.tuning);
+    premounted = p;
+    p.mount().then(
+      () => {
+        send({ type: 'premounted' });
+        warmUp();
+      },
+      (err: unknown) => {
+        premounted = null;
+        const code = err instanceof FsError ? err.code : 'MOUNT_FAILED';
+        send({ type: 'fatal', code, message: (err as Error).message });
+        setTimeout(() => process.exit(1), 50);
+      },
+    );
+    return;
+  }
   if (raw.type === 'start') {
     start(raw.config).then(
       (s) => {
@@ -108,13 +143,20 @@ process.on('message', (raw: ParentMessage) => {
       (err: unknown) => {
         const code = err instanceof FsError ? err.code : 'MOUNT_FAILED';
         send({ type: 'fatal', code, message: (err as Error).message });
-        setTimeout(() => process.exit(1), 50);
+        // Unmounts a premounted mount first.
+        setTimeout(() => void stop(1), 50);
       },
     );
     return;
   }
   const req = raw;
   if (!server) {
+    if (req.type === 'unmount') {
+      // A pool host given up before its start (or whose start failed): unmount what it premounted.
+      send({ type: 'reply', id: req.id, ok: true, result: null });
+      void stop(0);
+      return;
+    }
     send({
       type: 'reply',
       id: req.id,

@@ -14,6 +14,11 @@ export interface HostConfig {
   readonly owner: { readonly uid: number; readonly gid: number };
   readonly tuning: FsTuning;
   readonly rateLimit: RateLimit;
+  /**
+   * The parent has just created deltaDir (it was absent): nothing to scan or reload. Absent or
+   * false: the delta is read from disk (a recovered sandbox keeps its uncommitted changes).
+   */
+  readonly freshDelta?: boolean;
 }
 
 export type RequestType =
@@ -57,6 +62,8 @@ export interface HostHealth {
 
 export type HostMessage =
   | { readonly type: 'ready' }
+  /** Answer to premount: the (unconfigured) mount is up. */
+  | { readonly type: 'premounted' }
   | { readonly type: 'fatal'; readonly code: FsErrorCode; readonly message: string }
   | { readonly type: 'denials'; readonly events: readonly DenialEvent[]; readonly dropped: number }
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
@@ -68,4 +75,11 @@ export type HostMessage =
       readonly message: string;
     };
 
-export type ParentMessage = { readonly type: 'start'; readonly config: HostConfig } | HostRequest;
+export type ParentMessage =
+  | { readonly type: 'start'; readonly config: HostConfig }
+  /**
+   * Pool hosts: mount at `mountPoint` now, serving nothing (EIO) until `start`, whose config must
+   * name the same mount point and tuning (see FsServer.premount).
+   */
+  | { readonly type: 'premount'; readonly mountPoint: string; readonly tuning: FsTuning }
+  | HostRequest;

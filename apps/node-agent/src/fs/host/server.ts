@@ -1,20 +1,21 @@
 // One sandbox's FUSE server inside the fs host: the context, the handlers (gated so a commit can
 // pause them), and mount/unmount/remount of the kernel side.
 import fs from 'node:fs';
-import type { Policy } from '@cordon/policy';
+import type { CanonicalPolicy, Policy } from '@cordon/policy';
 import { deltaPaths } from '../../delta/layout.ts';
 import { invalidationFor, NativeAttrCache } from '../attr-cache.ts';
 import { readSeen, scanDelta } from '../../delta/scan.ts';
 import type { DenialEvent } from '../audit.ts';
 import type { FsContext } from '../context.ts';
 import { DeltaIndex } from '../delta-index.ts';
+import { E } from '../errno.ts';
 import { FsError } from '../errors.ts';
 import { Layers, type Owner } from '../layers.ts';
 import { Listings } from '../listings.ts';
 import { fileOps } from '../ops/files.ts';
 import { metaOps } from '../ops/meta.ts';
 import { treeOps } from '../ops/tree.ts';
-import { buildFuseOptions } from '../options.ts';
+import { buildFuseOptions, type FsTuning } from '../options.ts';
 import { SeenLog } from '../seen.ts';
 import type { FuseInstance } from './fuse-native.ts';
 import { loadFuse } from './fuse-native.ts';
@@ -22,20 +23,33 @@ import type { HostAfterExec, HostConfig, HostHealth } from './protocol.ts';
 
 type AnyFn = (...args: never[]) => void;
 
+/** Names of the FUSE operations a server implements (the factories only build closures). */
+const OP_NAMES = Object.keys({
+  ...metaOps({} as FsContext),
+  ...fileOps({} as FsContext),
+  ...treeOps({} as FsContext),
+});
+
 export class FsServer {
-  readonly #config: HostConfig;
-  readonly #ctx: FsContext;
+  #config: HostConfig;
+  #ctx: FsContext;
   readonly #ops: Record<string, AnyFn>;
+  /**
+   * False while premounted (no sandbox yet): every request fails with EIO — no policy, no
+   * codebase — and no error answer is cached by the kernel, so nothing seen before configure()
+   * outlives it.
+   */
+  #configured = true;
   #fuse: FuseInstance | null = null;
   #paused = false;
   #queue: (() => void)[] = [];
   #pendingInvalidation = false;
   #remounts = 0;
 
-  private constructor(config: HostConfig, ctx: FsContext) {
+  private constructor(config: HostConfig, ctx: FsContext, ops?: Record<string, AnyFn>) {
     this.#config = config;
     this.#ctx = ctx;
-    this.#ops = this.#gate({ ...metaOps(ctx), ...fileOps(ctx), ...treeOps(ctx) });
+    this.#ops = ops ?? this.#gate({ ...metaOps(ctx), ...fileOps(ctx), ...treeOps(ctx) });
   }
 
   static async create(
@@ -43,19 +57,67 @@ export class FsServer {
     policy: Policy,
     onDenial: (e: DenialEvent) => void,
   ): Promise<FsServer> {
-    const layers = await openLayers(config);
-    const ctx: FsContext = {
-      sandboxId: config.sandboxId,
-      policy,
-      layers,
-      owner: config.owner,
-      handles: new Map(),
-      nativeIo: config.tuning.nativeIo,
-      attrCache: null,
-      listings: new Listings(),
-      onDenial,
-    };
-    return new FsServer(config, ctx);
+    return new FsServer(config, await contextFor(config, policy, onDenial));
+  }
+
+  /**
+   * A server for a mount made before its sandbox is known (fs-host pool): mount() it at
+   * `mountPoint`, then configure() it once with the sandbox's config. Until then it serves no
+   * request (EIO).
+   */
+  static premount(mountPoint: string, tuning: FsTuning): FsServer {
+    const placeholder = {
+      sandboxId: 'fs-pool',
+      sourceDir: '',
+      deltaDir: '',
+      mountPoint,
+      policy: { canonical: {} as CanonicalPolicy, hash: '' },
+      quotaBytes: 0,
+      owner: { uid: 65534, gid: 65534 },
+      tuning,
+      rateLimit: { perSecond: 0, burst: 0 },
+    } satisfies HostConfig;
+    const ops: Record<string, AnyFn> = {};
+    for (const name of OP_NAMES) {
+      ops[name] = (...args: never[]) =>
+        (args[args.length - 1] as unknown as (errno: number) => void)(E.EIO);
+    }
+    const server = new FsServer(placeholder, {} as FsContext, ops);
+    server.#configured = false;
+    return server;
+  }
+
+  /**
+   * Gives a premounted server its sandbox: the handlers are swapped in place (the kernel side
+   * calls through the same table), then the native attribute cache is attached for the owner.
+   * The config must name the mount point and tuning it was premounted with.
+   */
+  async configure(
+    config: HostConfig,
+    policy: Policy,
+    onDenial: (e: DenialEvent) => void,
+  ): Promise<void> {
+    if (this.#configured) {
+      throw new FsError('BAD_OPTIONS', 'this fs host already serves a sandbox; start a new one');
+    }
+    if (
+      config.mountPoint !== this.#config.mountPoint ||
+      JSON.stringify(config.tuning) !== JSON.stringify(this.#config.tuning)
+    ) {
+      throw new FsError(
+        'BAD_OPTIONS',
+        `this fs host was premounted at ${this.#config.mountPoint} with other options; start a new one for ${config.mountPoint}`,
+      );
+    }
+    const fuse = this.#fuse;
+    if (!fuse) throw new FsError('NOT_MOUNTED', 'the premounted fs host lost its mount');
+    const ctx = await contextFor(config, policy, onDenial);
+    this.#config = config;
+    this.#ctx = ctx;
+    const fresh = this.#gate({ ...metaOps(ctx), ...fileOps(ctx), ...treeOps(ctx) });
+    for (const [name, fn] of Object.entries(fresh)) this.#ops[name] = fn;
+    this.#attachAttrCache(fuse);
+    this.#configured = true;
   }
 
   /**
@@ -105,8 +167,15 @@ export class FsServer {
       );
     });
     this.#fuse = fuse;
-    if (this.#config.tuning.nativeAttrCache && fuse._thread) {
-      this.#ctx.attrCache = new NativeAttrCache(binding, fuse._thread, this.#config.owner);
+    this.#binding = binding;
+    if (this.#configured) this.#attachAttrCache(fuse);
+  }
+
+  #binding: ReturnType<typeof loadFuse>['binding'] | null = null;
+
+  #attachAttrCache(fuse: FuseInstance): void {
+    if (this.#config.tuning.nativeAttrCache && fuse._thread && this.#binding) {
+      this.#ctx.attrCache = new NativeAttrCache(this.#binding, fuse._thread, this.#config.owner);
     }
   }
 
@@ -119,7 +188,7 @@ export class FsServer {
     });
     // The addon freed the cache with the mount. Kept if the unmount failed: the mount may still
     // serve, and must still be told what to forget.
-    this.#ctx.attrCache = null;
+    if (this.#configured) this.#ctx.attrCache = null;
   }
 
   /**
@@ -127,6 +196,7 @@ export class FsServer {
    * exec when another sandbox committed to the source since the last one.
    */
   async remount(): Promise<void> {
+    if (!this.#configured) throw new FsError('NOT_MOUNTED', 'a premounted fs host has no sandbox');
     await this.unmount();
     await this.mount();
     this.#remounts++;
@@ -213,14 +283,37 @@ export class FsServer {
   }
 }
 
-async function openLayers(config: HostConfig): Promise<Layers> {
+async function contextFor(
+  config: HostConfig,
+  policy: Policy,
+  onDenial: (e: DenialEvent) => void,
+): Promise<FsContext> {
+  return {
+    sandboxId: config.sandboxId,
+    policy,
+    layers: await openLayers(config, config.freshDelta === true),
+    owner: config.owner,
+    handles: new Map(),
+    nativeIo: config.tuning.nativeIo,
+    attrCache: null,
+    listings: new Listings(),
+    onDenial,
+  };
+}
+
+/**
+ * The layers over the delta on disk. `fresh` (first open of a delta the parent just created):
+ * nothing to read back. Synchronous calls: nothing else is served while layers are opened, and
+ * they spare thread-pool hops on the create path.
+ */
+async function openLayers(config: HostConfig, fresh = false): Promise<Layers> {
   const dp = deltaPaths(config.deltaDir);
-  await fs.promises.mkdir(dp.upper, { recursive: true, mode: 0o700 });
-  await fs.promises.mkdir(dp.work, { recursive: true, mode: 0o700 });
-  const index = DeltaIndex.fromScan(await scanDelta(config.deltaDir));
+  fs.mkdirSync(dp.upper, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(dp.work, { recursive: true, mode: 0o700 });
+  const index = DeltaIndex.fromScan(fresh ? null : await scanDelta(config.deltaDir));
   const seen = new SeenLog(dp.seen);
-  seen.preload((await readSeen(config.deltaDir)).keys());
-  const src = await fs.promises.stat(config.sourceDir);
+  if (!fresh) seen.preload((await readSeen(config.deltaDir)).keys());
+  const src = fs.statSync(config.sourceDir);
   const fileOwner: Owner | null = process.getuid?.() === 0 ? { uid: src.uid, gid: src.gid } : null;
   return new Layers({
     source: config.sourceDir,
