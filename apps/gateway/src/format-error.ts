@@ -1,6 +1,7 @@
 import { PolicyError } from '@cordon/policy';
 import type { ErrorCode } from '@cordon/protocol';
 import type { TRPCError } from '@trpc/server';
+import type { Logger } from 'pino';
 import { GatewayError, type FieldIssue } from './errors.ts';
 
 /** What clients see in `error.data` (never a stack). */
@@ -91,4 +92,15 @@ export function describeError(error: TRPCError): {
         data: { cordonCode: 'INTERNAL', issues: [] },
       };
   }
+}
+
+/**
+ * The adapters' onError: logs what clients only see as INTERNAL (with the cause and stack), and
+ * nothing else — client mistakes are not the operator's errors.
+ */
+export function logInternalErrors(log: Logger) {
+  return ({ error, path, type }: { error: TRPCError; path: string | undefined; type: string }) => {
+    if (describeError(error).data.cordonCode !== 'INTERNAL') return;
+    log.error({ err: error.cause ?? error, path, type }, 'internal error');
+  };
 }

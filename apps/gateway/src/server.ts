@@ -11,6 +11,7 @@ import { createToken, TokenCache } from './auth/tokens.ts';
 import { httpContext, wsContext, type Services } from './context.ts';
 import { Janitor } from './dispatch/janitor.ts';
 import { NodeQueues } from './dispatch/queues.ts';
+import { logInternalErrors } from './format-error.ts';
 import { resolveOptions, type GatewayOptions } from './options.ts';
 import { CodebaseHttp } from './http/codebase-http.ts';
 import { ClusterEndpoint } from './output/cluster-endpoint.ts';
@@ -77,10 +78,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     clusterUrl: () => clusterUrl,
   };
 
+  const onError = logInternalErrors(log);
   const trpcHttp = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_PATH}/`,
     createContext: ({ req }) => httpContext(services, req),
+    onError,
   });
   const codebaseHttp = new CodebaseHttp(services);
   const streamingOutputs = new Set<ServerResponse>();
@@ -141,6 +144,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       createContext: ({ req, res, info }) => wsContext(services, req, res, info.connectionParams),
       keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
       experimental_encoder: encoder,
+      onError,
     }),
   );
   const cluster = new ClusterEndpoint({

@@ -5,11 +5,10 @@ import { describeError } from './format-error.ts';
 
 const t = initTRPC.context<Context>().create({
   // Clients get a code, a how-to-fix message and field issues; never a stack or internal detail.
-  errorFormatter({ shape, error, path, ctx }) {
+  // Internal errors are logged by the adapters' onError (server.ts), which also sees errors
+  // thrown while creating the context, when there is no ctx.log yet.
+  errorFormatter({ shape, error, path }) {
     const { message, data } = describeError(error);
-    if (data.cordonCode === 'INTERNAL') {
-      ctx?.log.error({ err: error.cause ?? error, path }, 'internal error');
-    }
     return {
       code: shape.code,
       message,

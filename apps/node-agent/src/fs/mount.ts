@@ -321,7 +321,8 @@ class HostHandle implements SandboxFs {
       };
       this.#child.on('message', onMessage);
       this.#child.once('exit', onExit);
-      this.#child.send({ type: 'start', config });
+      // A failed write means the host is dying: its 'exit' (onExit) rejects this start.
+      this.#child.send({ type: 'start', config }, () => undefined);
     });
   }
 
@@ -350,7 +351,18 @@ class HostHandle implements SandboxFs {
         );
       }, this.#requestTimeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.#child.send({ id, type, ...(paths ? { paths } : {}), ...extra });
+      // The host may have died before its 'exit' arrived: the write then fails (EPIPE, channel
+      // closed). With a callback that failure is this request's, not an uncaught 'error' event.
+      this.#child.send({ id, type, ...(paths ? { paths } : {}), ...extra }, (err) => {
+        if (!err || !this.#pending.delete(id)) return;
+        clearTimeout(timer);
+        reject(
+          new FsError(
+            'HOST_CRASHED',
+            `the fs host is gone (${err.message}); the mount at ${this.mountPoint} is unusable — destroy the sandbox`,
+          ),
+        );
+      });
     });
   }
 

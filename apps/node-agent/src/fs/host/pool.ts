@@ -97,7 +97,7 @@ export async function warmCompileCache(dir: string, timeoutMs = 10_000): Promise
   const answered = await Promise.race([
     new Promise<boolean>((resolve) => {
       c.once('message', () => resolve(true));
-      c.send({ id: 0, type: 'health' });
+      c.send({ id: 0, type: 'health' }, () => undefined); // a dead host: `exited` answers
     }),
     exited.then(() => false),
     new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
@@ -223,7 +223,8 @@ export class FsHostPool {
         child.once('exit', onExit);
       }),
     };
-    child.send({ type: 'premount', mountPoint, tuning: this.tuning });
+    // A failed write means the host is dying: its 'exit' (onExit) marks it not ready.
+    child.send({ type: 'premount', mountPoint, tuning: this.tuning }, () => undefined);
     return host;
   }
 
