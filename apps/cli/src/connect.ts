@@ -44,10 +44,28 @@ export interface ConnectOptions {
 }
 
 /**
+ * CORDON_UNAVAILABLE_AFTER_MS: how long the gateway may be unreachable before a command waiting
+ * on it fails (exit 125). Unset: the client's default (30 s).
+ */
+function unavailableAfterOf(env: NodeJS.ProcessEnv): { unavailableAfterMs?: number } {
+  const v = env['CORDON_UNAVAILABLE_AFTER_MS'];
+  if (v === undefined || v === '') return {};
+  const ms = Number(v);
+  if (!/^\d+$/.test(v) || ms <= 0) {
+    throw new CliError(
+      'USAGE',
+      `CORDON_UNAVAILABLE_AFTER_MS must be a positive number of milliseconds, e.g. 30000 (got ${JSON.stringify(v)})`,
+    );
+  }
+  return { unavailableAfterMs: ms };
+}
+
+/**
  * CORDON_URL + CORDON_TOKEN when set; else the `cordon up` of the default data dir when it runs;
  * else (only if `ephemeral`) a throwaway local stack torn down by close().
  */
 export async function connect(o: ConnectOptions): Promise<Connection> {
+  const tuning = unavailableAfterOf(o.env);
   const url = o.env['CORDON_URL'];
   const token = o.env['CORDON_TOKEN'];
   if (url || token) {
@@ -59,7 +77,7 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
     }
     let cordon: Cordon;
     try {
-      cordon = createCordon({ url, token });
+      cordon = createCordon({ url, token, ...tuning });
     } catch (err) {
       throw new CliError('USAGE', `CORDON_URL: ${(err as Error).message}`);
     }
@@ -68,7 +86,7 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
   const dataDir = defaultDataDir(o.env);
   const info = await readCluster(dataDir);
   if (info && alive(info.pid)) {
-    const cordon = createCordon({ url: info.url, token: info.token });
+    const cordon = createCordon({ url: info.url, token: info.token, ...tuning });
     return { cordon, source: 'local', url: info.url, close: () => cordon.close() };
   }
   if (!o.ephemeral) {
@@ -93,7 +111,7 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
     await rm(dir, { recursive: true, force: true });
     throw new CliError('CORDON', `could not start a local stack: ${(err as Error).message}`);
   }
-  const cordon = createCordon({ url: stack.url, token: stack.token });
+  const cordon = createCordon({ url: stack.url, token: stack.token, ...tuning });
   return {
     cordon,
     source: 'ephemeral',

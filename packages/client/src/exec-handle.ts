@@ -1,5 +1,6 @@
 import type { ExecOutcome, ExecRecord, ExecResult as WireResult } from '@cordon/protocol';
-import { TimeoutError, cordonError, toCordonError } from './errors.ts';
+import { TRPCClientError } from '@trpc/client';
+import { TimeoutError, cordonError, toCordonError, type UnavailableError } from './errors.ts';
 import { outputEvents, type ExecEvent, type OutputStreamOptions } from './output-stream.ts';
 import type { Transport } from './transport.ts';
 import type { ExecResult } from './types.ts';
@@ -37,18 +38,67 @@ function outcomeOfRecord(rec: ExecRecord): ExecOutcome {
   return { status, result: rec.result, error: rec.error };
 }
 
-/** Blocks until the exec ends (asking the gateway in slices) and returns its record. */
+/** Pause before asking again after the gateway did not answer: 100 ms doubling to 2 s. */
+const retryDelayMs = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
+
+/** No answer from the gateway at all (refused, reset, not a tRPC response): worth asking again. */
+function isConnectionFailure(err: unknown): boolean {
+  return err instanceof TRPCClientError && (err as { data?: unknown }).data === undefined;
+}
+
+/**
+ * Blocks until the exec ends (asking the gateway in slices) and returns its record. Asks again
+ * while the gateway does not answer, so a restart goes unnoticed, until the transport declares it
+ * unavailable (`unavailableAfterMs`); then rejects with that UnavailableError.
+ */
 export async function waitForExecRecord(transport: Transport, execId: string): Promise<ExecRecord> {
-  for (;;) {
-    try {
-      return await transport.trpc.execs.wait.query({ execId, waitMs: WAIT_SLICE_MS });
-    } catch (err) {
-      const e = toCordonError(err, transport.endpoints.origin);
-      // TIMEOUT here is the wait slice running out, not the command: ask again.
-      if (e instanceof TimeoutError) continue;
-      throw e;
+  // Set by the watch while a request or a pause is pending.
+  const down: { err: UnavailableError | null } = { err: null };
+  const gone = new AbortController();
+  const unwatch = transport.reachability.watch((err) => {
+    down.err = err;
+    gone.abort(err);
+  });
+  try {
+    for (let attempt = 0; ;) {
+      try {
+        return await transport.trpc.execs.wait.query(
+          { execId, waitMs: WAIT_SLICE_MS },
+          { signal: gone.signal },
+        );
+      } catch (err) {
+        if (down.err) throw down.err;
+        if (isConnectionFailure(err) && !transport.closed) {
+          // Cut short when the gateway is declared gone: the next query then fails at once.
+          await sleep(retryDelayMs(attempt++), gone.signal);
+          continue;
+        }
+        const e = toCordonError(err, transport.endpoints.origin);
+        // TIMEOUT here is the wait slice running out, not the command: ask again.
+        if (e instanceof TimeoutError) {
+          attempt = 0;
+          continue;
+        }
+        throw e;
+      }
     }
+  } finally {
+    unwatch();
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Blocks until the exec ends and returns its result; rejects when Cordon could not finish it. */

@@ -144,6 +144,12 @@ export async function* outputEvents(
     notify();
   };
   o.signal?.addEventListener('abort', abort, { once: true });
+  // The ws client reconnects and resubscribes forever; a gateway gone for good ends the stream.
+  const unwatch = transport.reachability.watch((err) => {
+    failure ??= err;
+    current.sub?.unsubscribe();
+    notify();
+  });
   subscribe();
   try {
     for (;;) {
@@ -188,6 +194,7 @@ export async function* outputEvents(
     }
   } finally {
     ended = true;
+    unwatch();
     o.signal?.removeEventListener('abort', abort);
     current.sub?.unsubscribe();
   }

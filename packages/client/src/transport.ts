@@ -12,6 +12,7 @@ import {
   type TRPCUntypedClient,
 } from '@trpc/client';
 import WebSocket from 'ws';
+import { createReachability, type Reachability } from './reachability.ts';
 
 export interface TransportOptions {
   /** The gateway: `http://host:7420` (with or without the `/trpc` suffix), or `https://…`. */
@@ -22,6 +23,12 @@ export interface TransportOptions {
   readonly reconnectDelayMs?: (attempt: number) => number;
   /** Keep an idle websocket open this long before closing it. Default 5 000 ms. */
   readonly wsIdleCloseMs?: number;
+  /**
+   * How long the gateway may be unreachable (no answer over HTTP, no open websocket) before the
+   * streams and waits pending on it reject with UnavailableError. Shorter outages, such as a
+   * gateway restart, stay invisible. Default 30 000 ms.
+   */
+  readonly unavailableAfterMs?: number;
 }
 
 export interface Endpoints {
@@ -61,6 +68,8 @@ export interface Transport {
   readonly token: string;
   /** True once close() was called: streams must not resubscribe (that would reopen the socket). */
   readonly closed: boolean;
+  /** Whether the gateway answers; streams and waits watch it to give up on a gateway gone. */
+  readonly reachability: Reachability;
   close(): Promise<void>;
 }
 
@@ -76,6 +85,27 @@ const outputFrameEncoder: Encoder = {
     typeof data === 'string' ? (JSON.parse(data) as unknown) : decodeOutputFrame(data),
 };
 
+/**
+ * fetch, telling `r` whether the gateway answered: any tRPC (JSON) response counts, errors
+ * included; no response, or one that is not the gateway's (a proxy's HTML 502), does not.
+ */
+async function observedFetch(
+  r: Reachability,
+  url: string | URL,
+  init?: RequestInit,
+): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    if (!init?.signal?.aborted) r.failed(err);
+    throw err;
+  }
+  if (res.headers.get('content-type')?.includes('json')) r.answered();
+  else r.failed(new Error(`HTTP ${res.status} ${res.statusText} without a tRPC answer`));
+  return res;
+}
+
 const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
 
 /**
@@ -85,6 +115,12 @@ const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** att
  */
 export function createTransport(o: TransportOptions): Transport {
   const endpoints = endpointsOf(o.url);
+  const unavailableAfterMs = o.unavailableAfterMs ?? 30_000;
+  if (!Number.isFinite(unavailableAfterMs) || unavailableAfterMs <= 0) {
+    throw new TypeError(
+      `unavailableAfterMs must be a positive number of milliseconds, got ${unavailableAfterMs}`,
+    );
+  }
   const ws = createWSClient({
     url: `${endpoints.wsUrl}?${OUTPUT_BINARY_QUERY}`,
     experimental_encoder: outputFrameEncoder,
@@ -92,6 +128,21 @@ export function createTransport(o: TransportOptions): Transport {
     connectionParams: { token: o.token },
     retryDelayMs: o.reconnectDelayMs ?? defaultDelay,
     lazy: { enabled: true, closeMs: o.wsIdleCloseMs ?? 5_000 },
+  });
+  const reachability = createReachability({
+    origin: endpoints.origin,
+    unavailableAfterMs,
+    socketOpen: () => ws.connection?.state === 'open',
+    // The ws client would retry forever: stop it. The next subscription opens it again.
+    onUnavailable: () => void ws.close().catch(() => undefined),
+  });
+  // `pending` is tRPC's name for an open socket; `connecting` with an error, a lost one or a
+  // failed attempt to open one (once per attempt).
+  const states = ws.connectionState.subscribe({
+    next: (s) => {
+      if (s.state === 'pending') reachability.answered();
+      else if (s.state === 'connecting' && s.error) reachability.failed(s.error);
+    },
   });
   const trpc = createTRPCClient<AppRouter>({
     links: [
@@ -102,6 +153,7 @@ export function createTransport(o: TransportOptions): Transport {
         false: httpLink({
           url: endpoints.httpUrl,
           headers: { authorization: `Bearer ${o.token}` },
+          fetch: (url: string | URL, init?: RequestInit) => observedFetch(reachability, url, init),
         }),
       }),
     ],
@@ -112,11 +164,14 @@ export function createTransport(o: TransportOptions): Transport {
     trpc,
     untyped: getUntypedClient(trpc),
     token: o.token,
+    reachability,
     get closed() {
       return closed;
     },
     async close() {
       closed = true;
+      reachability.close();
+      states.unsubscribe();
       // Bounded: a half-open socket must not hold the caller's shutdown.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -23,6 +23,7 @@ describe('inferred types of the friendly layer', () => {
       readonly token: string;
       readonly reconnectDelayMs?: (attempt: number) => number;
       readonly wsIdleCloseMs?: number;
+      readonly unavailableAfterMs?: number;
     }>();
     expectTypeOf(createCordon).returns.toEqualTypeOf<Cordon>();
     expectTypeOf<Cordon['sandbox']['fromLocal']>().returns.resolves.toEqualTypeOf<Sandbox>();
