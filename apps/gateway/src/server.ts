@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLUSTER_WS_PATH, OUTPUT_BINARY_QUERY } from '@cordon/protocol';
+import { CLUSTER_WS_PATH, logRedisErrors, OUTPUT_BINARY_QUERY } from '@cordon/protocol';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { Redis } from 'ioredis';
@@ -49,13 +49,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const options = resolveOptions(opts);
   const log = opts.logger ?? pino({ name: 'cordon-gateway' });
   const redis = new Redis(options.redis);
-  const doneBus = await DoneBus.start(redis);
+  logRedisErrors(redis, log, 'state');
+  const doneBus = await DoneBus.start(redis, log);
   const tokens = new TokenCache(redis, { ttlMs: options.tokenCacheTtlMs });
   doneBus.listen(
     (message) => tokens.onMessage(message),
     () => tokens.clear(),
   );
-  const outputReader = await SharedOutputReader.start({ redis });
+  const outputReader = await SharedOutputReader.start({ redis, log });
   const queues = new NodeQueues(redis);
   if (options.adminToken) {
     await createToken(redis, {

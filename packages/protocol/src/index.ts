@@ -127,6 +127,7 @@ export {
   START_EXEC_LUA,
   STATE_TRANSITION_LUA,
   jobId,
+  logRedisErrors,
   nodeControlQueueName,
   nodeQueueName,
   redisKeys,

@@ -165,3 +165,37 @@ redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
 redis.call('PUBLISH', '${P}:done', ARGV[4] .. ':' .. redis.call('HGET', KEYS[1], 'id'))
 return 1
 `;
+
+/** What logRedisErrors needs of an ioredis connection and of a pino logger (structural types). */
+interface ErrorSource {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+interface WarnLog {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Gives a Redis connection an 'error' listener that logs at most one warning per `everyMs`.
+ * Without one, ioredis prints an unstructured "Unhandled error event" with a stack on every
+ * reconnect attempt while Redis is down; the connection keeps retrying either way.
+ */
+export function logRedisErrors(
+  conn: ErrorSource,
+  log: WarnLog,
+  role: string,
+  everyMs = 10_000,
+  nowMs: () => number = Date.now,
+): void {
+  let lastMs = -Infinity;
+  let suppressed = 0;
+  conn.on('error', (err) => {
+    const now = nowMs();
+    if (now - lastMs < everyMs) {
+      suppressed++;
+      return;
+    }
+    lastMs = now;
+    log.warn({ role, err: err.message, suppressed }, 'redis connection error; retrying');
+    suppressed = 0;
+  });
+}

@@ -1,5 +1,6 @@
-import { redisKeys } from '@cordon/protocol';
+import { logRedisErrors, redisKeys } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 
 /** Re-check period when no notification arrives (pub/sub can drop messages across reconnects). */
 const RECHECK_MS = 1_000;
@@ -35,8 +36,9 @@ export class DoneBus {
     });
   }
 
-  static async start(redis: Redis): Promise<DoneBus> {
+  static async start(redis: Redis, log?: Logger): Promise<DoneBus> {
     const sub = redis.duplicate();
+    if (log) logRedisErrors(sub, log, 'done channel');
     await sub.subscribe(redisKeys.doneChannel());
     return new DoneBus(sub);
   }

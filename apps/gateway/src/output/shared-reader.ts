@@ -1,5 +1,6 @@
-import { MAX_CHUNK_BYTES, seqOfStreamId } from '@cordon/protocol';
+import { logRedisErrors, MAX_CHUNK_BYTES, seqOfStreamId } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 
 /** Entries of one stream as ioredis returns them in buffer mode: [id, [field, value, …]]. */
 export type StreamEntries = [id: Buffer, fields: Buffer[]][];
@@ -7,6 +8,8 @@ export type StreamEntries = [id: Buffer, fields: Buffer[]][];
 export interface SharedOutputReaderOptions {
   /** The gateway's connection; duplicated twice (reads, blocking waits), never used itself. */
   readonly redis: Redis;
+  /** Where connection errors of its two connections are logged. */
+  readonly log?: Logger;
   /** Longest single XREAD BLOCK; a missed wake-up can delay a waiter at most this long. */
   readonly blockMs?: number;
   /**
@@ -69,6 +72,10 @@ export class SharedOutputReader {
   private constructor(o: SharedOutputReaderOptions) {
     this.#reads = o.redis.duplicate({ maxRetriesPerRequest: 1 });
     this.#blocker = o.redis.duplicate({ maxRetriesPerRequest: 1 });
+    if (o.log) {
+      logRedisErrors(this.#reads, o.log, 'output reads');
+      logRedisErrors(this.#blocker, o.log, 'output waits');
+    }
     this.#blockMs = o.blockMs ?? DEFAULT_BLOCK_MS;
     this.#blockReplyBytes = o.blockReplyBytes ?? 16 * 1024 * 1024;
     this.#localGraceMs = o.localGraceMs ?? DEFAULT_LOCAL_GRACE_MS;

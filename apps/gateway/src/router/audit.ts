@@ -1,6 +1,7 @@
 import {
   AuditDenialsInputSchema,
   DenialEventSchema,
+  logRedisErrors,
   redisKeys,
   type DenialEvent,
 } from '@cordon/protocol';
@@ -32,6 +33,7 @@ export const auditRouter = router({
     const tenantId = ctx.principal.tenantId;
     if (input.sandboxId) await ownSandbox(ctx, tenantId, input.sandboxId);
     const conn = ctx.services.redis.duplicate({ maxRetriesPerRequest: 1 });
+    logRedisErrors(conn, ctx.log, 'denial stream');
     const abort = () => conn.disconnect();
     signal?.addEventListener('abort', abort, { once: true });
     const key = redisKeys.tenantDenials(tenantId);

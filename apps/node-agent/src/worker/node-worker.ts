@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import {
   BULL_PREFIX,
+  logRedisErrors,
   NodeIdSchema,
   NodeJobSchema,
   nodeControlQueueName,
@@ -79,6 +80,7 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
   const log = (o.logger ?? pino({ name: 'cordon-node' })).child({ nodeId });
   const capacity = o.capacity ?? 4;
   const redis = new Redis(o.redis);
+  logRedisErrors(redis, log, 'state');
   const state = new NodeState(redis, nodeId, o.execTtlMs ?? 24 * 60 * 60 * 1000);
   const { runtime, recovered } = await NodeRuntime.open({
     dataDir: o.dataDir,
@@ -98,8 +100,13 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
   if (recovered > 0) log.warn({ commits: recovered }, 'recovered interrupted commits');
 
   const sub = new Redis(o.redis);
+  logRedisErrors(sub, log, 'cancel channel');
   // BullMQ workers block on their connection and must retry forever.
-  const bullConnection = (): Redis => new Redis({ ...o.redis, maxRetriesPerRequest: null });
+  const bullConnection = (): Redis => {
+    const c = new Redis({ ...o.redis, maxRetriesPerRequest: null });
+    logRedisErrors(c, log, 'queue');
+    return c;
+  };
   const links = new OutputLinks({
     nodeId,
     clusterToken: o.clusterToken,

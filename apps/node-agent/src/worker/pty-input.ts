@@ -1,7 +1,12 @@
 // Reads a terminal session's input stream (gateway → Redis → here) in order and applies it to the
 // PTY. One blocking connection per open terminal: terminals are interactive and few, and a
 // dedicated connection keeps one slow terminal from delaying another's keystrokes.
-import { decodeTerminalInput, redisKeys, type TerminalInput } from '@cordon/protocol';
+import {
+  decodeTerminalInput,
+  logRedisErrors,
+  redisKeys,
+  type TerminalInput,
+} from '@cordon/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -23,6 +28,7 @@ export function readTerminalInput(
 ): PtyInputReader {
   const key = redisKeys.sessionInput(sessionId);
   const conn = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  logRedisErrors(conn, log, 'terminal input');
   let stopping = false;
   // '0': input typed while the node was still opening the terminal is already in the stream.
   let lastId = '0';
