@@ -27,12 +27,20 @@ export interface TestHost {
 let uidCounter = 0;
 
 /** Uids for tests: a range of their own, offset by pid so parallel runs do not share one. */
-export function testUid(): number {
-  return 2_500_000 + (process.pid % 10_000) * 16 + (uidCounter++ % 16);
+export function testUid(base = 2_500_000): number {
+  return base + (process.pid % 10_000) * 16 + (uidCounter++ % 16);
 }
 
-export async function setupTestHost(): Promise<TestHost> {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'cordon-runner-'));
+export interface TestHostOptions {
+  /** First uid of this suite's range (suites use distinct ranges). Default 2,500,000. */
+  readonly uidBase?: number;
+  /** Prefix of sandbox ids and of the temp root. Default `t` / `cordon-runner-`. */
+  readonly idPrefix?: string;
+  readonly tmpPrefix?: string;
+}
+
+export async function setupTestHost(o: TestHostOptions = {}): Promise<TestHost> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), o.tmpPrefix ?? 'cordon-runner-'));
   await fsp.chmod(root, 0o755);
   const host = await requireHost({ runtimeDir: path.join(root, 'run'), requireFuse: false });
   const ctx: RunnerContext = { host, cgroups: createCgroupDriver(host.cgroup) };
@@ -43,12 +51,12 @@ export async function setupTestHost(): Promise<TestHost> {
     host,
     root,
     async sandbox(overrides = {}) {
-      const uid = overrides.uid ?? testUid();
+      const uid = overrides.uid ?? testUid(o.uidBase);
       const ws = overrides.workspaceDir ?? path.join(root, `ws${n}`);
       if (!fs.existsSync(ws)) await fsp.mkdir(ws, { mode: 0o755 });
       await fsp.chown(ws, uid, uid);
       const spec = sandboxSpec({
-        sandboxId: `t${process.pid}-${n++}-${Math.random().toString(36).slice(2, 8)}`,
+        sandboxId: `${o.idPrefix ?? 't'}${process.pid}-${n++}-${Math.random().toString(36).slice(2, 8)}`,
         uid,
         gid: uid,
         ...overrides,
@@ -93,6 +101,11 @@ export function processesOfUid(uid: number): number[] {
   return scanUid(uid)
     .filter((p) => !p.zombie)
     .map((p) => p.pid);
+}
+
+/** Every process owned by `uid`, zombies included. */
+export function allProcessesOfUid(uid: number): number[] {
+  return scanUid(uid).map((p) => p.pid);
 }
 
 export function zombiesOfUid(uid: number): number[] {

@@ -1,14 +1,15 @@
-// Set-up shared by the session and handler integration tests: real host detection, a temp root,
-// sandboxes with their own uid and workspace, and cleanup of everything they started.
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createCgroupDriver } from '../../src/cgroup/driver.ts';
-import { requireHost, type HostCapabilities } from '../../src/host/detect.ts';
-import { SandboxRunner, type RunnerContext } from '../../src/runner/runner.ts';
-import { sandboxSpec, type SandboxSpecInput } from '../../src/runner/spec.ts';
+// Set-up shared by the session and handler integration tests: the runner's test host (real host
+// detection, a temp root, sandboxes with their own uid and workspace, cleanup), with each sandbox
+// handed out as the SandboxHandle sessions and handlers run on.
+import type { HostCapabilities } from '../../src/host/detect.ts';
+import type { SandboxRunner } from '../../src/runner/runner.ts';
+import type { SandboxSpecInput } from '../../src/runner/spec.ts';
 import type { SandboxHandle } from '../../src/session/sandbox-process.ts';
+import {
+  allProcessesOfUid,
+  processesOfUid,
+  setupTestHost as setupRunnerHost,
+} from '../runner/helpers.ts';
 
 export interface TestSandbox extends SandboxHandle {
   readonly runner: SandboxRunner;
@@ -21,67 +22,32 @@ export interface TestHost {
   cleanup(): Promise<void>;
 }
 
-let uidCounter = 0;
-
-/** Uids of their own (the runner's tests use 2.5M+), offset by pid so parallel runs do not collide. */
-export function testUid(): number {
-  return 2_700_000 + (process.pid % 10_000) * 16 + (uidCounter++ % 16);
-}
-
 export async function setupTestHost(): Promise<TestHost> {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'cordon-session-test-'));
-  await fsp.chmod(root, 0o755);
-  const host = await requireHost({ runtimeDir: path.join(root, 'run'), requireFuse: false });
-  const ctx: RunnerContext = { host, cgroups: createCgroupDriver(host.cgroup) };
-  const runners: SandboxRunner[] = [];
-  let n = 0;
+  // Uids of their own (the runner's tests use 2.5M+).
+  const t = await setupRunnerHost({
+    uidBase: 2_700_000,
+    idPrefix: 's',
+    tmpPrefix: 'cordon-session-test-',
+  });
   return {
-    host,
-    root,
+    host: t.host,
+    root: t.root,
     async sandbox(overrides = {}) {
-      const uid = overrides.uid ?? testUid();
-      const ws = overrides.workspaceDir ?? path.join(root, `ws${n}`);
-      if (!fs.existsSync(ws)) await fsp.mkdir(ws, { mode: 0o755 });
-      await fsp.chown(ws, uid, uid);
-      const spec = sandboxSpec({
-        sandboxId: `s${process.pid}-${n++}-${Math.random().toString(36).slice(2, 8)}`,
-        uid,
-        gid: uid,
-        ...overrides,
-        workspaceDir: ws,
-      });
-      const runner = await SandboxRunner.open(spec, ctx);
-      runners.push(runner);
+      const runner = await t.sandbox(overrides);
       return {
         runner,
-        spec,
+        spec: runner.spec,
         cgroup: runner.cgroup,
         seccompProgram: runner.seccompProgram,
-        layout: host.layout,
+        layout: t.host.layout,
       };
     },
-    async cleanup() {
-      for (const r of runners) await r.close();
-      await fsp.rm(root, { recursive: true, force: true });
-    },
+    cleanup: () => t.cleanup(),
   };
 }
 
-/** Host pids of live processes owned by `uid` (zombies included), found by scanning /proc. */
-export function processesOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${name}/status`, 'utf8');
-      const m = /^Uid:\s+(\d+)/m.exec(status);
-      if (m && Number(m[1]) === uid) out.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
+/** Host pids of processes owned by `uid`, zombies included. */
+export { allProcessesOfUid as processesOfUid };
 
 /**
  * As processesOfUid, without zombies. Only for paths where bwrap itself exits on its own: its
@@ -89,12 +55,4 @@ export function processesOfUid(uid: number): number[] {
  * reaping that init, which then becomes a zombie of the host's pid 1 — and a container's pid 1
  * may never reap it. That zombie holds no resources; anything alive is a real leak.
  */
-export function liveProcessesOfUid(uid: number): number[] {
-  return processesOfUid(uid).filter((pid) => {
-    try {
-      return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
-}
+export const liveProcessesOfUid = processesOfUid;
