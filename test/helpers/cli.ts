@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-const BIN = path.join(path.dirname(fileURLToPath(import.meta.resolve('@cordon/cli'))), 'bin.ts');
-/** The `cordon` entry point, for tests that start it their own way (e.g. on a PTY). */
-export const CORDON_BIN = BIN;
+/** The `cordon` entry point (also for tests that start it their own way, e.g. on a PTY). */
+export const CORDON_BIN = path.join(
+  path.dirname(fileURLToPath(import.meta.resolve('@cordon/cli'))),
+  'bin.ts',
+);
 
 export interface CliRun {
   readonly code: number | null;
@@ -18,7 +20,7 @@ export function cordonCli(
   o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [CORDON_BIN, ...args], {
       env: o.env,
       cwd: o.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +55,7 @@ export function startCordon(
   args: readonly string[],
   o: { env: NodeJS.ProcessEnv; cwd?: string; detached?: boolean },
 ): CordonProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [CORDON_BIN, ...args], {
     env: o.env,
     cwd: o.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,7 @@
 import type { ExecOutcome, ExecRecord, ExecResult as WireResult } from '@cordon/protocol';
+import { setTimeout as delay } from 'node:timers/promises';
 import { TRPCClientError } from '@trpc/client';
+import { backoffMs } from './backoff.ts';
 import { TimeoutError, cordonError, toCordonError, type UnavailableError } from './errors.ts';
 import { outputEvents, type ExecEvent, type OutputStreamOptions } from './output-stream.ts';
 import type { Transport } from './transport.ts';
@@ -38,9 +40,6 @@ function outcomeOfRecord(rec: ExecRecord): ExecOutcome {
   return { status, result: rec.result, error: rec.error };
 }
 
-/** Pause before asking again after the gateway did not answer: 100 ms doubling to 2 s. */
-const retryDelayMs = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
-
 /** No answer from the gateway at all (refused, reset, not a tRPC response): worth asking again. */
 function isConnectionFailure(err: unknown): boolean {
   return err instanceof TRPCClientError && (err as { data?: unknown }).data === undefined;
@@ -70,7 +69,9 @@ export async function waitForExecRecord(transport: Transport, execId: string): P
         if (down.err) throw down.err;
         if (isConnectionFailure(err) && !transport.closed) {
           // Cut short when the gateway is declared gone: the next query then fails at once.
-          await sleep(retryDelayMs(attempt++), gone.signal);
+          await delay(backoffMs(attempt++), undefined, { signal: gone.signal }).catch(
+            () => undefined,
+          );
           continue;
         }
         const e = toCordonError(err, transport.endpoints.origin);
@@ -85,20 +86,6 @@ export async function waitForExecRecord(transport: Transport, execId: string): P
   } finally {
     unwatch();
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Blocks until the exec ends and returns its result; rejects when Cordon could not finish it. */

@@ -1,5 +1,6 @@
 import { decodeChunk, type ExecOutcome, type OutputEvent } from '@cordon/protocol';
 import { TRPCClientError } from '@trpc/client';
+import { backoffMs } from './backoff.ts';
 import { toCordonError, type CordonError } from './errors.ts';
 import type { Transport } from './transport.ts';
 
@@ -118,7 +119,7 @@ export async function* outputEvents(
         onError: (err) => {
           if (isTransient(err) && retries < maxRetries) {
             retries++;
-            setTimeout(resubscribe, Math.min(2_000, 50 * 2 ** retries));
+            setTimeout(resubscribe, backoffMs(retries, 50));
           } else {
             failure = toCordonError(err, transport.endpoints.origin);
           }

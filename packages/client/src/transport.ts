@@ -12,6 +12,7 @@ import {
   type TRPCUntypedClient,
 } from '@trpc/client';
 import WebSocket from 'ws';
+import { backoffMs } from './backoff.ts';
 import { createReachability, type Reachability } from './reachability.ts';
 
 export interface TransportOptions {
@@ -106,8 +107,6 @@ async function observedFetch(
   return res;
 }
 
-const defaultDelay = (attempt: number): number => Math.min(2_000, 100 * 2 ** attempt);
-
 /**
  * One websocket per client, opened lazily on the first subscription and closed when idle, so a
  * short-lived process (a CLI call) that never subscribes never opens one. On a broken socket the
@@ -126,7 +125,7 @@ export function createTransport(o: TransportOptions): Transport {
     experimental_encoder: outputFrameEncoder,
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     connectionParams: { token: o.token },
-    retryDelayMs: o.reconnectDelayMs ?? defaultDelay,
+    retryDelayMs: o.reconnectDelayMs ?? ((attempt) => backoffMs(attempt)),
     lazy: { enabled: true, closeMs: o.wsIdleCloseMs ?? 5_000 },
   });
   const reachability = createReachability({
