@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const WORKER_MAIN = fileURLToPath(
@@ -10,7 +12,11 @@ export interface NodeProcess {
   readonly nodeId: string;
   /** What the agent reported at start (its start-up recovery). */
   readonly ready: { recovery?: Record<string, number> };
-  /** SIGKILL: the node vanishes without deregistering, as on a crash. */
+  /**
+   * SIGKILL: the node vanishes without deregistering, as on a crash. Resolves once its orphaned
+   * children (fs hosts unmounting on disconnect, runner wrappers) are gone too, so the caller may
+   * remove the data dir.
+   */
   kill(): Promise<void>;
   /** SIGTERM: graceful shutdown. */
   stop(): Promise<void>;
@@ -57,8 +63,10 @@ export async function startNodeProcess(env: NodeEnv): Promise<NodeProcess> {
     child.once('exit', (code) => reject(new Error(`node agent exited early (${code})`)));
   });
   const signal = async (sig: NodeJS.Signals) => {
+    const tree = processTree(pid);
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
     await exited;
+    await waitGone(tree);
   };
   return {
     pid,
@@ -67,4 +75,58 @@ export async function startNodeProcess(env: NodeEnv): Promise<NodeProcess> {
     kill: () => signal('SIGKILL'),
     stop: () => signal('SIGTERM'),
   };
+}
+
+/** A process by PID and start time (a reused PID is another process). */
+type Proc = readonly [pid: number, startTicks: string];
+
+function startTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? null : (fields[19] ?? null);
+  } catch {
+    return null;
+  }
+}
+
+/** `root`'s descendants, from the kernel's per-thread children lists. */
+function processTree(root: number): Proc[] {
+  const out: Proc[] = [];
+  const frontier = [root];
+  for (let pid = frontier.pop(); pid !== undefined; pid = frontier.pop()) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const c of children.split(' ').filter(Boolean).map(Number)) {
+        const ticks = startTicks(c);
+        if (ticks !== null) out.push([c, ticks]);
+        frontier.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+async function waitGone(tree: readonly Proc[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = tree;
+  while ((left = left.filter(([pid, t]) => startTicks(pid) === t)).length > 0) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `processes of a killed node agent still run: ${left.map(([p]) => p).join(' ')}`,
+      );
+    }
+    await sleep(20);
+  }
 }

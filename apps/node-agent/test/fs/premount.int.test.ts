@@ -221,6 +221,29 @@ describe('premounted fs hosts', () => {
     expect(await fuseMountsAt(mp)).toHaveLength(0);
   });
 
+  it('an idle premounted host whose node agent vanishes unmounts and removes its directory', async () => {
+    const env = setup();
+    const mp = path.join(env.poolDir, 'orphan');
+    fs.mkdirSync(mp);
+    const child: ChildProcess = forkFsHost();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    const premounted = new Promise<HostMessage>((r) =>
+      child.once('message', (m) => r(m as HostMessage)),
+    );
+    child.send({ type: 'premount', mountPoint: mp, tuning: DEFAULT_TUNING });
+    expect((await premounted).type).toBe('premounted');
+    expect(await fuseMountsAt(mp)).toHaveLength(1);
+    // What a SIGKILLed node agent looks like from the host: its IPC channel closes.
+    child.disconnect();
+    await exited;
+    expect(await fuseMountsAt(mp)).toHaveLength(0);
+    expect(fs.readdirSync(env.poolDir)).toEqual([]);
+  });
+
   it('close() stops idle premounted hosts: no process, mount or directory is left', async () => {
     const env = setup();
     const before = new Set(childHosts());

@@ -1,5 +1,6 @@
 // Entry point of an fs host: a child process serving one sandbox's FUSE mount, driven by its parent
 // over the IPC channel. Started by mountSandboxFs as `node main.ts`; never run it by hand.
+import { rmdir } from 'node:fs/promises';
 import { compileCanonical, compilePolicy } from '@cordon/policy';
 import { DenialLimiter, type DenialEvent } from '../audit.ts';
 import { FsError } from '../errors.ts';
@@ -102,6 +103,8 @@ function warmUp(): void {
 let server: FsServer | null = null;
 /** A pool host's mount made before its sandbox was known (serving nothing until `start`). */
 let premounted: FsServer | null = null;
+/** Where an idle pool host premounted: the host owns that directory until its `start`. */
+let idleMountPoint: string | null = null;
 let flushDenials: () => void = () => undefined;
 let stopping = false;
 
@@ -110,6 +113,10 @@ async function stop(code: number): Promise<void> {
   stopping = true;
   try {
     await (server ?? premounted)?.unmount();
+    // An idle host that never served a sandbox (its node agent died or gave it up) leaves no
+    // directory behind; rmdir, not rm -r, so a mount still there makes it fail instead of recursing.
+    if (server === null && idleMountPoint !== null)
+      await rmdir(idleMountPoint).catch(() => undefined);
   } finally {
     process.exit(code);
   }
@@ -119,6 +126,7 @@ process.on('message', (raw: ParentMessage) => {
   if (raw.type === 'premount') {
     const p = FsServer.premount(raw.mountPoint, raw.tuning);
     premounted = p;
+    idleMountPoint = raw.mountPoint;
     p.mount().then(
       () => {
         send({ type: 'premounted' });
@@ -134,6 +142,8 @@ process.on('message', (raw: ParentMessage) => {
     return;
   }
   if (raw.type === 'start') {
+    // The directory is now the sandbox's mount point (its owner removes it, or remounts on it).
+    idleMountPoint = null;
     start(raw.config).then(
       (s) => {
         server = s.server;
