@@ -93,7 +93,7 @@ export function mergeEnv(spec: SandboxSpec, req: Pick<ExecRequest, 'env'>): Reco
   return env;
 }
 
-function validateRequest(req: ExecRequest): void {
+export function validateRequest(req: ExecRequest): void {
   if (req.argv.length === 0 || req.argv[0] === '') {
     throw new RunnerError(
       'INVALID_REQUEST',
@@ -126,8 +126,16 @@ export function setprivArgs(spec: SandboxSpec, layout: RootLayout): string[] {
   ];
 }
 
-/** bwrap's own flags (without the command). */
-export function bwrapFlags(spec: SandboxSpec, req: ExecRequest, layout: RootLayout): string[] {
+/**
+ * bwrap's own flags (without the command). `env` is the command's whole environment (default: the
+ * merged one; a standby passes only what its stub needs).
+ */
+export function bwrapFlags(
+  spec: SandboxSpec,
+  req: Pick<ExecRequest, 'cwd' | 'env' | 'newSession'>,
+  layout: RootLayout,
+  env: Readonly<Record<string, string>> = mergeEnv(spec, req),
+): string[] {
   const args: string[] = [
     '--unshare-user',
     '--unshare-pid',
@@ -162,7 +170,7 @@ export function bwrapFlags(spec: SandboxSpec, req: ExecRequest, layout: RootLayo
   args.push('--remount-ro', '/dev', '--remount-ro', '/');
 
   args.push('--clearenv');
-  for (const [k, v] of Object.entries(mergeEnv(spec, req))) args.push('--setenv', k, v);
+  for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
 
   if (spec.strict) args.push('--seccomp', String(SANDBOX_FDS.seccomp));
   return args;

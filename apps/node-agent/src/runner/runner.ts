@@ -1,18 +1,18 @@
 // One sandbox's runner: owns the sandbox cgroup (limits) and runs execs in it, each in its own
 // cgroup leaf, with a wall timeout, cancel, OOM reporting and streamed, capped output.
 //
-// Life of an exec: take the standby wrapper (spawned ahead of time, already in a fresh leaf — see
-// standby.ts) and hand it the argv, or else create a leaf and spawn a wrapper that joins it; the
-// wrapper execs setpriv → bwrap → command → stream output → on exit, timeout or cancel: terminate
-// the tree → verify through the cgroup that nothing is left → remove the leaf → result. Taking the
-// standby starts the next one, so its cgroup join overlaps the running exec.
+// Life of an exec: take a standby (spawned ahead of time, already in a fresh leaf and inside bwrap
+// — see standby.ts) and hand it the exec, or else create a leaf and spawn one now; the standby's
+// stub execs the command → stream output → on exit, timeout or cancel: terminate the tree →
+// verify through the cgroup that nothing is left → remove the leaf → result. Taking the standby
+// starts the next one, so its cgroup join and bwrap set-up overlap the running exec.
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import type { CgroupDriver, ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
 import type { HostCapabilities } from '../host/detect.ts';
 import { OutputMux } from '../output/mux.ts';
 import { compileSeccompFilter } from '../seccomp/filter.ts';
-import { buildBwrapArgs, validateSpec } from './bwrap-args.ts';
+import { mergeEnv, validateRequest, validateSpec, WORKSPACE } from './bwrap-args.ts';
 import { RunnerError } from './errors.ts';
 import { spawnSandboxed, type SandboxSubprocess } from './spawn.ts';
 import { StandbyPool } from './standby-pool.ts';
@@ -42,11 +42,12 @@ export interface RunnerContext {
 
 export interface RunnerOptions {
   /**
-   * Standby wrappers kept per sandbox, each spawned ahead of time into a fresh exec leaf, so an
-   * exec does not wait for the cgroup join (see standby.ts). Default 2 (an exec issued right
-   * after the previous one finds one ready too); 0 disables them. Each is three processes
-   * while it waits (unshare and a bash in the agent's cgroup, a bash in the leaf, counted in the
-   * sandbox's pids limit).
+   * Standbys kept per sandbox, each spawned ahead of time into a fresh exec leaf and set up inside
+   * bwrap, so an exec waits for neither the cgroup join nor bwrap (see standby.ts). Default 2 (an
+   * exec issued right after the previous one finds one ready too); 0 makes each exec spawn its
+   * own. Each is five processes while it waits: unshare and a bash in the agent's cgroup; bwrap's
+   * monitor and init and the stub bash in the leaf, which count against the sandbox's limits
+   * (3 pids, ~2 MiB) — so fewer are kept when the limits are small (see standbyBudget).
    */
   readonly standbys?: number;
   /**
@@ -60,9 +61,29 @@ export interface RunnerOptions {
    * one being refilled), so a sandbox create does not wait for a process spawn.
    */
   readonly awaitStandby?: boolean;
+  /**
+   * Make standbys from open() on. Default true; false when the workspace is still being mounted
+   * (a standby binds it as it is when made): call startStandbys() once it is.
+   */
+  readonly startStandbys?: boolean;
 }
 
 export const DEFAULT_STANDBYS = 2;
+
+/** Pids and memory an idle standby holds in the sandbox's cgroup (bwrap monitor + init, stub). */
+const STANDBY_PIDS = 3;
+const STANDBY_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many idle standbys the sandbox's limits afford: together they never hold more than 1/8 of
+ * its pids limit or 1/16 of its memory limit (the defaults, 512 pids and 1 GiB, afford 16).
+ */
+export function standbyBudget(limits: SandboxSpec['limits']): number {
+  return Math.min(
+    Math.floor(limits.pids / 8 / STANDBY_PIDS),
+    Math.floor(limits.memoryBytes / 16 / STANDBY_MEMORY_BYTES),
+  );
+}
 
 export class SandboxRunner {
   readonly spec: SandboxSpec;
@@ -90,7 +111,7 @@ export class SandboxRunner {
       target: standbyTarget,
       cgroup,
       nextExecId: () => this.#nextExecId(),
-      spawn: (execId, leaf) => this.#spawnStandby(execId, leaf),
+      spawn: (execId, leaf, generation) => this.#spawnStandby(execId, leaf, generation),
       idle: () => this.#running.size === 0,
     });
   }
@@ -132,19 +153,39 @@ export class SandboxRunner {
         'INVALID_SPEC',
         `standbys must be an integer in 0..16, got ${standbys}`,
       );
-    const runner = new SandboxRunner(spec, ctx, cgroup, seccomp, standbys);
+    const runner = new SandboxRunner(
+      spec,
+      ctx,
+      cgroup,
+      seccomp,
+      Math.min(standbys, standbyBudget(spec.limits)),
+    );
     // Waits for the first standby's spawn, not for its cgroup join.
-    if (opts.awaitStandby === false) void runner.#standbys.start();
+    if (opts.startStandbys === false) return runner;
+    if (opts.awaitStandby === false) runner.startStandbys();
     else await runner.#standbys.start();
     return runner;
+  }
+
+  /** Starts making standbys in the background (see RunnerOptions.startStandbys). */
+  startStandbys(): void {
+    void this.#standbys.start();
   }
 
   #nextExecId(): string {
     return `x${++this.#seq}-${randomBytes(3).toString('hex')}`;
   }
 
-  #spawnStandby(execId: string, leaf: ExecCgroup): Standby {
-    return Standby.spawn(execId, leaf, this.spec, this.#seccomp, this.#ctx.host.layout);
+  #spawnStandby(execId: string, leaf: ExecCgroup, generation: number): Standby {
+    return Standby.spawn(execId, leaf, this.spec, this.#seccomp, this.#ctx.host.layout, generation);
+  }
+
+  /**
+   * Discards the standbys made so far: they show the sandbox's mount as it was when their bwrap
+   * bound it. The sandbox calls this after it remounted.
+   */
+  refreshStandbys(): void {
+    this.#standbys.refresh();
   }
 
   /** The sandbox cgroup, for session code that makes its own leaves. */
@@ -160,12 +201,18 @@ export class SandboxRunner {
     if (this.#closed)
       throw new RunnerError('INVALID_REQUEST', `sandbox ${this.spec.sandboxId} is closed`);
     const stdinMode = opts.stdin ?? 'ignore';
-    // Builds and validates the argv before anything is spawned or taken (throws RunnerError).
-    const argv = buildBwrapArgs(this.spec, req, this.#ctx.host.layout);
+    // Validates before anything is spawned or taken (throws RunnerError).
+    validateRequest(req);
+    const env = mergeEnv(this.spec, req);
     let execId: string;
     let leaf: ExecCgroup;
     let sub: SandboxSubprocess;
-    const message = standbyMessage(argv, stdinMode);
+    // A standby's session is its own (bwrap --new-session): an exec that keeps the caller's
+    // (a terminal) takes the plain wrapper, as does one the stub cannot reproduce exactly.
+    const message =
+      req.newSession === false
+        ? null
+        : standbyMessage({ argv: req.argv, cwd: req.cwd ?? WORKSPACE, env }, stdinMode);
     const started = performance.now();
     // Processes between the agent and the command (see terminate.ts): with the standby chain
     // unshare → bash → bwrap monitor → bwrap init; with the plain wrapper the monitor and its init.
@@ -180,9 +227,9 @@ export class SandboxRunner {
       ({ execId, leaf } = standby);
       sub = standby.subprocess;
     } else {
-      // No standby (disabled, being made, or gone): the same steps now, the cgroup join then on
-      // this exec's critical path. An argv the standby protocol cannot carry (it uses every
-      // candidate delimiter byte) takes the plain wrapper, which passes it as arguments.
+      // No standby (none kept, or gone): the same steps now, the cgroup join and bwrap's set-up
+      // then on this exec's critical path. An exec without a message takes the plain wrapper,
+      // which passes everything as arguments.
       execId = this.#nextExecId();
       try {
         leaf = await this.#cgroup.createExec(execId);
@@ -203,7 +250,7 @@ export class SandboxRunner {
             stdin: stdinMode,
           });
         } else {
-          standby = this.#spawnStandby(execId, leaf);
+          standby = this.#spawnStandby(execId, leaf, -1);
           standby.start(message, stdinMode);
           sub = standby.subprocess;
         }

@@ -13,7 +13,8 @@ export interface StandbyPoolOptions {
   readonly cgroup: SandboxCgroup;
   /** A fresh exec id (names the standby's leaf). */
   readonly nextExecId: () => string;
-  readonly spawn: (execId: string, leaf: ExecCgroup) => Standby;
+  /** `generation`: the pool's at the time (see refresh()). */
+  readonly spawn: (execId: string, leaf: ExecCgroup, generation: number) => Standby;
   /** Whether no exec of the sandbox is running. */
   readonly idle: () => boolean;
 }
@@ -25,6 +26,8 @@ export class StandbyPool {
   #making: Promise<void> | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Bumped by refresh(): standbys of an older generation are never handed out. */
+  #generation = 0;
 
   constructor(opts: StandbyPoolOptions) {
     this.#opts = opts;
@@ -46,7 +49,7 @@ export class StandbyPool {
     if (this.#ready.length === 0 && this.#making) await this.#making;
     let taken: Standby | null = null;
     for (let s = this.#ready.shift(); s; s = this.#ready.shift()) {
-      if (s.usable) {
+      if (s.usable && s.generation === this.#generation) {
         taken = s;
         break;
       }
@@ -75,6 +78,16 @@ export class StandbyPool {
     this.#idleTimer.unref();
   }
 
+  /**
+   * Discards every standby made or being made so far (the sandbox remounted: their bwrap bound the
+   * old mount); the next ones are made as usual.
+   */
+  refresh(): void {
+    this.#generation++;
+    for (const s of this.#ready.splice(0)) void s.discard().catch(() => undefined);
+    this.#fill();
+  }
+
   /** Stops making standbys and discards the ready ones (their leaves are removed). */
   async close(): Promise<void> {
     this.#closed = true;
@@ -87,14 +100,16 @@ export class StandbyPool {
   #fill(): void {
     if (this.#closed || this.#making || this.#ready.length >= this.#opts.target) return;
     let made = false;
+    const generation = this.#generation;
     this.#making = (async () => {
       const execId = this.#opts.nextExecId();
       const leaf = await this.#opts.cgroup.createExec(execId);
-      if (this.#closed) {
+      if (this.#closed || generation !== this.#generation) {
         await leaf.remove();
+        made = !this.#closed;
         return;
       }
-      this.#ready.push(this.#opts.spawn(execId, leaf));
+      this.#ready.push(this.#opts.spawn(execId, leaf, generation));
       made = true;
     })()
       // A failed attempt leaves no standby; execs then spawn their wrapper themselves and report a

@@ -93,6 +93,8 @@ export class Sandbox {
   readonly createStages: { readonly mountMs: number; readonly runnerMs: number };
   #running = 0;
   #sessions = 0;
+  /** The fs host's remount count at the last check (see #prepare). */
+  #remounts = 0;
   #closed = false;
 
   private constructor(
@@ -160,15 +162,16 @@ export class Sandbox {
         ...(opts.env === undefined ? {} : { env: opts.env }),
       });
       // The mount (which fails closed) vouches for the workspace; a stat through a premounted
-      // mount before its host is configured would fail.
-      // The first standby is made while the mount finishes, without holding the create up.
-      return SandboxRunner.open(spec, ctx, { checkWorkspace: false, awaitStandby: false });
+      // mount before its host is configured would fail. Standbys bind the workspace as it is
+      // when they are made: the first is started once the mount is up.
+      return SandboxRunner.open(spec, ctx, { checkWorkspace: false, startStandbys: false });
     })();
     const [fs, runner] = await Promise.allSettled([
       mounting.finally(() => (stages.mountMs = performance.now() - t0)),
       opening.finally(() => (stages.runnerMs = performance.now() - t0)),
     ]);
     if (fs.status === 'fulfilled' && runner.status === 'fulfilled') {
+      runner.value.startStandbys();
       ctx.hub.add(opts.codebaseDir, fs.value);
       return new Sandbox(opts, ctx, fs.value, runner.value, stages);
     }
@@ -188,6 +191,11 @@ export class Sandbox {
     if (this.#closed)
       throw new SandboxError('CLOSED', `sandbox ${this.id} is destroyed; create a new one`);
     const health = await this.#fs.prepareExec({ remount: this.#sessions === 0 });
+    if (health.remounts !== undefined && health.remounts !== this.#remounts) {
+      // The runner's standbys bound the old mount; the exec must see the new one.
+      this.#remounts = health.remounts;
+      this.#runner.refreshStandbys();
+    }
     if (!health.ok) {
       throw new SandboxError(
         'MOUNT_UNHEALTHY',

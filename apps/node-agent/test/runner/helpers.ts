@@ -14,6 +14,7 @@ import {
   type RunnerContext,
 } from '../../src/runner/runner.ts';
 import { sandboxSpec, type ExecRequest, type SandboxSpecInput } from '../../src/runner/spec.ts';
+import { PRIMED_STUB } from '../../src/runner/standby.ts';
 
 export interface TestHost {
   readonly ctx: RunnerContext;
@@ -93,19 +94,46 @@ export async function run(
 }
 
 /**
- * Host pids of processes owned by `uid`, found by scanning /proc. Zombies are excluded: bwrap's
- * namespace init is reparented to the host's init when bwrap's monitor exits, and reaping it is
- * that init's job (here it reaps every ~2 s) — see zombiesOfUid.
+ * Host pids of processes owned by `uid`, found by scanning /proc, except standbys waiting for an
+ * exec (they belong to the sandbox, not to an exec — see standbyProcessesOfUid). Zombies are excluded: bwrap's namespace init is
+ * reparented to the host's init when bwrap's monitor exits, and reaping it is that init's job
+ * (here it reaps every ~2 s) — see zombiesOfUid.
  */
 export function processesOfUid(uid: number): number[] {
   return scanUid(uid)
-    .filter((p) => !p.zombie)
+    .filter((p) => !p.zombie && !isStandby(p.pid))
     .map((p) => p.pid);
 }
 
-/** Every process owned by `uid`, zombies included. */
+/**
+ * Whether `pid` is part of a standby (bwrap's monitor or init, or the stub): all three carry the
+ * stub script in their command line; once the stub runs a command, that command does not.
+ */
+function isStandby(pid: number): boolean {
+  const argv = cmdline(pid);
+  return argv.at(-1) === 'cordon-exec' && argv.includes(PRIMED_STUB);
+}
+
+/** The processes of `uid`'s standbys (see isStandby). */
+export function standbyProcessesOfUid(uid: number): number[] {
+  return scanUid(uid)
+    .map((p) => p.pid)
+    .filter(isStandby);
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return [];
+  }
+}
+
+/** Every process owned by `uid`, zombies included, except standbys waiting for an exec. */
 export function allProcessesOfUid(uid: number): number[] {
-  return scanUid(uid).map((p) => p.pid);
+  return scanUid(uid)
+    .filter((p) => !isStandby(p.pid))
+    .map((p) => p.pid);
 }
 
 export function zombiesOfUid(uid: number): number[] {

@@ -1,19 +1,27 @@
-// The standby wrapper (spawned ahead of time into the next exec's cgroup leaf, then handed the
-// argv over a socket): the argv arrives intact, stdin is what the exec asked for, the control
-// socket does not reach the sandbox, a discarded or closed standby leaves nothing behind.
+// Standbys (spawned ahead of time into the next exec's cgroup leaf and set up inside bwrap, then
+// handed the exec on stdin): argv, environment and cwd arrive intact, stdin is what the exec asked
+// for, a discarded or closed standby leaves nothing behind, a remount discards them.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBwrapArgs } from '../../src/runner/bwrap-args.ts';
+import { mergeEnv, WORKSPACE } from '../../src/runner/bwrap-args.ts';
 import { DEFAULT_STANDBYS, type SandboxRunner } from '../../src/runner/runner.ts';
-import { Standby, STANDBY_CONTROL_FD, standbyMessage } from '../../src/runner/standby.ts';
+import { WRAPPER_SHELL } from '../../src/runner/spawn.ts';
+import { PRIMED_STUB, Standby, standbyMessage } from '../../src/runner/standby.ts';
 import { parentPid } from '../../src/runner/terminate.ts';
-import { run, setupTestHost, zombiesOfUid, type TestHost } from './helpers.ts';
+import {
+  run,
+  setupTestHost,
+  standbyProcessesOfUid,
+  zombiesOfUid,
+  type TestHost,
+} from './helpers.ts';
 
 let t: TestHost;
 let r: SandboxRunner;
 beforeAll(async () => {
   t = await setupTestHost();
   r = await t.sandbox();
+  fs.mkdirSync(`${r.spec.workspaceDir}/sub`, { recursive: true });
 });
 afterAll(async () => {
   await t.cleanup();
@@ -39,13 +47,17 @@ async function readAll(s: NodeJS.ReadableStream | null | undefined): Promise<str
   return out;
 }
 
-/** Pids of processes in a leaf of the sandbox's cgroup (its standby wrapper when idle). */
+/** Stubs waiting in leaves of the sandbox's cgroup: one per ready standby. */
 function standbyPids(sandboxId: string): number[] {
   const out: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (fs.readFileSync(`/proc/${name}/cgroup`, 'utf8').includes(`/cordon/${sandboxId}/`))
+      if (
+        fs.readFileSync(`/proc/${name}/cgroup`, 'utf8').includes(`/cordon/${sandboxId}/`) &&
+        cmdline(Number(name)).includes(PRIMED_STUB) &&
+        cmdline(Number(name)).startsWith(`${WRAPPER_SHELL}\0`)
+      )
         out.push(Number(name));
     } catch {
       // exited meanwhile
@@ -54,9 +66,9 @@ function standbyPids(sandboxId: string): number[] {
   return out;
 }
 
-function message(argv: readonly string[], stdin: 'ignore' | 'pipe'): Buffer {
-  const m = standbyMessage(argv, stdin);
-  if (!m) throw new Error('argv not encodable');
+function message(argv: readonly string[], stdin: 'ignore' | 'pipe', cwd = WORKSPACE): Buffer {
+  const m = standbyMessage({ argv, cwd, env: mergeEnv(r.spec, {}) }, stdin);
+  if (!m) throw new Error('exec not encodable');
   return m;
 }
 
@@ -65,62 +77,104 @@ async function freshStandby(id: string): Promise<Standby> {
   return Standby.spawn(id, leaf, r.spec, r.seccompProgram, t.host.layout);
 }
 
-describe('standby wrapper', () => {
+async function runStandby(
+  id: string,
+  argv: readonly string[],
+  cwd = WORKSPACE,
+): Promise<{ out: string; err: string; code: number | undefined }> {
+  const s = await freshStandby(id);
+  s.start(message(argv, 'ignore', cwd), 'ignore');
+  const [out, err] = await Promise.all([
+    readAll(s.subprocess.stdout),
+    readAll(s.subprocess.stderr),
+  ]);
+  const res = await s.subprocess;
+  await s.leaf.remove();
+  return { out, err, code: res.exitCode };
+}
+
+function cmdline(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+}
+
+describe('standby', () => {
   it('hands every argument over byte for byte', async () => {
-    const s = await freshStandby('sb-argv');
-    const argv = buildBwrapArgs(r.spec, { argv: [...PRINT_ARGS, ...ODD] }, t.host.layout);
-    s.start(message(argv, 'ignore'), 'ignore');
-    const [out, err] = await Promise.all([
-      readAll(s.subprocess.stdout),
-      readAll(s.subprocess.stderr),
-    ]);
-    const res = await s.subprocess;
+    const { out, err, code } = await runStandby('sb-argv', [...PRINT_ARGS, ...ODD]);
     expect(err).toBe('');
-    expect(res.exitCode).toBe(0);
+    expect(code).toBe(0);
     expect(out.split('\0').slice(0, -1)).toEqual(ODD);
-    await s.leaf.remove();
   });
 
-  it('gives the command /dev/null or the stdin pipe, and never the control socket', async () => {
+  it('gives the command exactly its environment (no SHLVL, OLDPWD or _) and its cwd', async () => {
+    const { out, code } = await runStandby('sb-env', ['/usr/bin/env', '-0'], '/workspace/sub');
+    expect(code).toBe(0);
+    const env = Object.fromEntries(
+      out
+        .split('\0')
+        .slice(0, -1)
+        .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+    // PWD as bwrap's --chdir sets it.
+    expect(env).toEqual({ ...mergeEnv(r.spec, {}), PWD: '/workspace/sub' });
+    expect((await runStandby('sb-pwd', ['pwd', '-P'], '/workspace/sub')).out).toBe(
+      '/workspace/sub\n',
+    );
+  });
+
+  it('a missing cwd fails with status 1 and names it; a missing command gives 127', async () => {
+    const cwd = await runStandby('sb-nocwd', ['true'], '/workspace/nope');
+    expect(cwd.code).toBe(1);
+    expect(cwd.err).toMatch(/\/workspace\/nope: No such file or directory/);
+    const cmd = await runStandby('sb-nocmd', ['no-such-command-here']);
+    expect(cmd.code).toBe(127);
+    expect(cmd.err).toMatch(/no-such-command-here: not found/);
+  });
+
+  it('gives the command /dev/null or the stdin pipe, and no descriptor of its own', async () => {
     const list = 'readlink /proc/self/fd/0; ls /proc/self/fd | tr "\\n" " "';
-    const a = await freshStandby('sb-ignore');
-    a.start(message(buildBwrapArgs(r.spec, { argv: ['bash', '-c', list] }), 'ignore'), 'ignore');
-    const outA = await readAll(a.subprocess.stdout);
-    expect(outA.split('\n')[0]).toBe('/dev/null');
-    // 0-2 and the directory ls reads; not the control fd (6) nor the payload fds.
-    expect(outA.split('\n')[1]?.trim().split(' ').map(Number)).not.toContain(STANDBY_CONTROL_FD);
-    expect(outA.split('\n')[1]?.trim().split(' ').length).toBeLessThanOrEqual(4);
-    await a.subprocess;
-    await a.leaf.remove();
+    const a = await runStandby('sb-ignore', ['bash', '-c', list]);
+    expect(a.out.split('\n')[0]).toBe('/dev/null');
+    // 0-2 and the directory ls reads.
+    expect(a.out.split('\n')[1]?.trim().split(' ')).toEqual(['0', '1', '2', '3']);
 
     const b = await freshStandby('sb-pipe');
-    b.start(message(buildBwrapArgs(r.spec, { argv: ['cat'] }), 'pipe'), 'pipe');
+    b.start(message(['cat'], 'pipe'), 'pipe');
     b.subprocess.stdin?.end('through the pipe\n');
     expect(await readAll(b.subprocess.stdout)).toBe('through the pipe\n');
     await b.subprocess;
     await b.leaf.remove();
   });
 
-  it('is in its cgroup leaf before the exec starts', async () => {
+  it('is in its cgroup leaf, inside bwrap, as the sandbox uid, before the exec exists', async () => {
     const s = await freshStandby('sb-joined');
     const pid = s.subprocess.pid as number;
     const deadline = Date.now() + 10_000;
-    // The subshell of the bash that is pid 1 of the new namespace (child of unshare, the spawned
-    // pid); unshare and the bash stay in the agent's cgroup. It waits for its argv.
-    while ((await s.leaf.pids()).length < 1 && Date.now() < deadline)
+    const stub = async () =>
+      (await s.leaf.pids()).find((p) => cmdline(p).startsWith(`${WRAPPER_SHELL}\0`));
+    while ((await stub()) === undefined && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 10));
+    // bwrap's monitor and init, and the stub waiting for its exec; nothing else.
     const pids = await s.leaf.pids();
-    expect(pids).toHaveLength(1);
-    const bash = await parentPid(pids[0] as number);
-    expect(bash).not.toBeNull();
-    expect(await parentPid(bash as number)).toBe(pid);
+    expect(pids).toHaveLength(3);
+    const stubPid = (await stub()) as number;
+    expect(cmdline(stubPid)).toContain(PRIMED_STUB);
+    expect(fs.readFileSync(`/proc/${stubPid}/status`, 'utf8')).toMatch(
+      new RegExp(`^Uid:\\s+${r.spec.uid}\\s`, 'm'),
+    );
+    // stub → bwrap init → bwrap monitor → the bash that is pid 1 → unshare (the spawned pid).
+    const init = (await parentPid(stubPid)) as number;
+    const monitor = (await parentPid(init)) as number;
+    const bash = (await parentPid(monitor)) as number;
+    expect(cmdline(init)).toMatch(/bwrap/);
+    expect(cmdline(monitor)).toMatch(/bwrap/);
+    expect(await parentPid(bash)).toBe(pid);
     await s.discard();
     expect(fs.existsSync(`/proc/${pid}/cmdline`) && (await s.leaf.pids()).length).toBeFalsy();
   });
 
   it('a discarded standby runs nothing and exits', async () => {
     const s = await freshStandby('sb-discard');
-    s.subprocess.stdio[STANDBY_CONTROL_FD]?.destroy();
+    s.subprocess.stdin?.destroy();
     const res = await s.subprocess;
     expect(res.exitCode).toBe(0);
     expect(await readAll(s.subprocess.stdout)).toBe('');
@@ -136,7 +190,7 @@ describe('runner with a standby', () => {
       const out = await run(sb, ['bash', '-c', 'echo $((6 * 7))']);
       expect(out.stdout).toBe('42\n');
     }
-    // Per standby one process in a leaf: the subshell waiting for its argv (once it has joined).
+    // Per standby one stub in a leaf, waiting for its exec (once bwrap has set up).
     const deadline = Date.now() + 10_000;
     while (standbyPids(sb.spec.sandboxId).length < DEFAULT_STANDBYS && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -169,6 +223,50 @@ describe('runner with a standby', () => {
       await sb.close();
     }
     expect(standbyPids(sb.spec.sandboxId)).toEqual([]);
+  });
+
+  it('the command gets the same environment through a standby as through the plain wrapper', async () => {
+    const parse = (out: string) => out.split('\0').slice(0, -1).sort();
+    const primed = await run(r, ['/usr/bin/env', '-0'], { env: { EXTRA: 'a b' } });
+    // A terminal's exec keeps the caller's session: it takes the plain wrapper.
+    const plain = await run(r, ['/usr/bin/env', '-0'], {
+      env: { EXTRA: 'a b' },
+      newSession: false,
+    });
+    expect(parse(primed.stdout)).toEqual(parse(plain.stdout));
+    expect(parse(primed.stdout)).toContain('EXTRA=a b');
+    expect(parse(primed.stdout).some((e) => /^(SHLVL|OLDPWD|_)=/.test(e))).toBe(false);
+    // bwrap --chdir sets PWD over the caller's; so does the stub.
+    const pwd = await run(r, ['/usr/bin/env'], { env: { PWD: '/elsewhere' }, cwd: '/tmp' });
+    expect(pwd.stdout).toMatch(/^PWD=\/tmp$/m);
+  });
+
+  it('refreshStandbys replaces every waiting standby (what a remount calls)', async () => {
+    const sb = await t.sandbox();
+    await run(sb, ['true']);
+    const deadline = Date.now() + 10_000;
+    const settled = async () => {
+      while (standbyPids(sb.spec.sandboxId).length < DEFAULT_STANDBYS && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      return standbyPids(sb.spec.sandboxId);
+    };
+    const before = await settled();
+    expect(before).toHaveLength(DEFAULT_STANDBYS);
+    sb.refreshStandbys();
+    while (standbyPids(sb.spec.sandboxId).some((p) => before.includes(p)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const after = await settled();
+    expect(after).toHaveLength(DEFAULT_STANDBYS);
+    expect(after.filter((p) => before.includes(p))).toEqual([]);
+    expect((await run(sb, ['echo', 'fresh'])).stdout).toBe('fresh\n');
+  });
+
+  it('keeps fewer standbys when the limits are small, and none below the budget', async () => {
+    const small = await t.sandbox({ limits: { pids: 16 } });
+    expect((await run(small, ['echo', 'ok'])).stdout).toBe('ok\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(standbyPids(small.spec.sandboxId)).toEqual([]);
+    expect(standbyProcessesOfUid(small.spec.uid)).toEqual([]);
   });
 
   it('leaves no zombie for the host init: bwrap runs as init of its own pid namespace', async () => {

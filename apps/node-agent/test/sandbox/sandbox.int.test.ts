@@ -1,6 +1,7 @@
 // The node agent's pieces together, as the gateway will drive them: two sandboxes with different
 // policies on one codebase, commands in real bwrap on real FUSE mounts, commits between them.
 import fsp from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { compilePolicy, type PolicyInput } from '@cordon/policy';
 import { CommitQueue } from '../../src/commit/index.ts';
 import { createCgroupDriver } from '../../src/cgroup/driver.ts';
 import { requireHost } from '../../src/host/detect.ts';
+import { standbyProcessesOfUid } from '../runner/helpers.ts';
 import {
   CodebaseHub,
   Sandbox,
@@ -128,6 +130,23 @@ describe('sandbox: mount + bwrap + commit', () => {
     expect(r.stderr).toMatch(/Permission denied/);
     expect(r.commit).toMatchObject({ committed: true, added: [], modified: [], deleted: [] });
     expect(await fsp.readFile(path.join(codebase, 'src/new.py'), 'utf8')).toBe('new\n');
+  });
+
+  it("a sandbox that read a file sees another's commits to it at each next exec", async () => {
+    const uid = reviewer.handle.spec.uid;
+    for (const v of ['one', 'two', 'three']) {
+      // Read first, so the reviewer's kernel caches and its waiting standbys hold the old mount.
+      const before = await sh(reviewer, 'cat src/main.py');
+      expect(before.exitCode).toBe(0);
+      const deadline = Date.now() + 10_000;
+      while (standbyProcessesOfUid(uid).length < 6 && Date.now() < deadline) await sleep(10);
+      const standbys = standbyProcessesOfUid(uid);
+      const w = await sh(writer, `echo ${v} > src/main.py`);
+      expect(w.commit).toMatchObject({ committed: true, modified: ['/src/main.py'] });
+      expect((await sh(reviewer, 'cat src/main.py')).stdout).toBe(`${v}\n`);
+      // The remount discarded every standby made before it, not only the one the exec took.
+      expect(standbyProcessesOfUid(uid).filter((p) => standbys.includes(p))).toEqual([]);
+    }
   });
 
   it("commit 'never' keeps changes in the delta until an explicit commit", async () => {
