@@ -90,11 +90,19 @@ function printStages(st: Stages): void {
   }
 }
 
+export interface RoundTripOptions {
+  /** Which variants run (default all three): 'full', 'runner', 'raw'. */
+  readonly variants?: readonly string[];
+  /** Pause after each round (default 0: back to back), like an agent's time between commands. */
+  readonly gapMs?: number;
+}
+
 export async function roundTrips(
   s: Stack,
   sandboxId: string,
   rounds: number,
   warmup: number,
+  o: RoundTripOptions = {},
 ): Promise<Stat[]> {
   const root = path.join(s.dir, 'runner-bench');
   await fsp.mkdir(root, { recursive: true });
@@ -117,12 +125,14 @@ export async function roundTrips(
   const [rawFile, ...rawArgs] = rawArgv;
   const stages: Stages = { toRecord: [], toClaim: [], toSettle: [], toClient: [] };
   let measuring = false;
-  const variants: Variant[] = [
+  const all: (Variant & { key: string })[] = [
     {
+      key: 'full',
       name: 'full path: gateway → node agent → sandbox',
       run: () => gatewayTrue(s, sandboxId, measuring ? stages : undefined),
     },
     {
+      key: 'runner',
       name: 'node agent runner alone (bwrap, no FUSE)',
       run: async () => {
         const { result } = await collect(await runner.exec({ argv: ['true'] }));
@@ -130,6 +140,7 @@ export async function roundTrips(
       },
     },
     {
+      key: 'raw',
       name: 'raw setpriv+bwrap (runner argv)',
       run: async () => {
         const r = await execa(rawFile as string, rawArgs, {
@@ -146,6 +157,7 @@ export async function roundTrips(
       },
     },
   ];
+  const variants = all.filter((v) => o.variants === undefined || o.variants.includes(v.key));
   const times = variants.map(() => [] as number[]);
   try {
     for (let i = 0; i < warmup + rounds; i++) {
@@ -155,6 +167,7 @@ export async function roundTrips(
         await v.run();
         if (i >= warmup) times[k]?.push(performance.now() - t0);
       }
+      if (o.gapMs) await new Promise((r) => setTimeout(r, o.gapMs));
     }
   } finally {
     await runner.close();

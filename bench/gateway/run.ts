@@ -6,6 +6,8 @@
 //
 //   source scripts/env.sh && node bench/gateway/run.ts [--runs 500] [--creates 30] [--mib 512] [--out FILE]
 //   [--only roundtrip]   (exec round trips alone: no create or streaming phase)
+//   [--variants full,runner,raw]  (which round-trip variants; default all, interleaved)
+//   [--gap-ms N]   (pause after each round, like an agent between commands; default 0)
 //   [--gateway-args '--cpu-prof --cpu-prof-dir=DIR'] [--node-agent-args '…']
 //
 // Needs root (the node agent runs real bwrap + FUSE sandboxes). Starts redis-server, a gateway
@@ -51,7 +53,11 @@ try {
     limits: { outputBytes: MIB * MiB, timeoutMs: 600_000 },
   });
   const cpu0 = cpuOfStack();
-  const rt = await roundTrips(s, sb.id, RUNS, 20);
+  const variants = arg('--variants', '');
+  const rt = await roundTrips(s, sb.id, RUNS, 20, {
+    ...(variants ? { variants: variants.split(',') } : {}),
+    gapMs: Number(arg('--gap-ms', '0')),
+  });
   const cpu1 = cpuOfStack();
   // CPU per full-path exec (the other variants run in this process): less noisy than latency.
   const perExec = (k: keyof typeof cpu0) => (((cpu1[k] - cpu0[k]) * 1000) / (RUNS + 20)).toFixed(2);

@@ -14,13 +14,19 @@ export {
   WORKSPACE,
 } from './bwrap-args.ts';
 export {
-  spawnSandboxed,
+  sandboxSpawnRequest,
   wrapperArgv,
   wrapperArgvWithFiles,
   JOIN_FAILED_EXIT,
-  type SandboxSubprocess,
-  type SpawnSandboxedOptions,
+  type SandboxSpawnOptions,
 } from './spawn.ts';
+export {
+  LocalSpawner,
+  RemoteSpawner,
+  type SandboxProcess,
+  type SpawnRequest,
+  type Spawner,
+} from '../spawner/index.ts';
 export { writePayloadFiles, type PayloadFiles } from './payload-files.ts';
 export {
   SandboxRunner,

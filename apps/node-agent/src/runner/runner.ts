@@ -14,9 +14,11 @@ import { OutputMux } from '../output/mux.ts';
 import { compileSeccompFilter } from '../seccomp/filter.ts';
 import { mergeEnv, validateRequest, validateSpec, WORKSPACE } from './bwrap-args.ts';
 import { RunnerError } from './errors.ts';
-import { spawnSandboxed, type SandboxSubprocess } from './spawn.ts';
+import { LocalSpawner } from '../spawner/local.ts';
+import type { SandboxProcess, Spawner } from '../spawner/types.ts';
+import { sandboxSpawnRequest } from './spawn.ts';
 import { StandbyPool } from './standby-pool.ts';
-import { Standby, STANDBY_SPARED_DEPTH, standbyMessage } from './standby.ts';
+import { Standby, STANDBY_SPARED_DEPTH, standbyMessage, standbySpawnRequest } from './standby.ts';
 import type { ExecRequest, SandboxSpec } from './spec.ts';
 import { terminateTree } from './terminate.ts';
 import {
@@ -38,6 +40,11 @@ export {
 export interface RunnerContext {
   readonly host: HostCapabilities;
   readonly cgroups: CgroupDriver;
+  /**
+   * Starts the sandbox processes. Default: in this process (LocalSpawner); a node agent passes
+   * its spawner process (RemoteSpawner), so a fork never blocks its event loop.
+   */
+  readonly spawner?: Spawner;
 }
 
 export interface RunnerOptions {
@@ -94,7 +101,8 @@ export class SandboxRunner {
   #seq = 0;
   #closed = false;
   /** The agent's child of every exec not yet finished, for close(). */
-  readonly #running = new Set<SandboxSubprocess>();
+  readonly #running = new Set<SandboxProcess>();
+  readonly #spawner: Spawner;
 
   private constructor(
     spec: SandboxSpec,
@@ -107,6 +115,7 @@ export class SandboxRunner {
     this.#ctx = ctx;
     this.#cgroup = cgroup;
     this.#seccomp = seccomp;
+    this.#spawner = ctx.spawner ?? new LocalSpawner();
     this.#standbys = new StandbyPool({
       target: standbyTarget,
       cgroup,
@@ -176,8 +185,10 @@ export class SandboxRunner {
     return `x${++this.#seq}-${randomBytes(3).toString('hex')}`;
   }
 
-  #spawnStandby(execId: string, leaf: ExecCgroup, generation: number): Standby {
-    return Standby.spawn(execId, leaf, this.spec, this.#seccomp, this.#ctx.host.layout, generation);
+  #spawnStandby(execId: string, leaf: ExecCgroup, generation: number): Promise<Standby> {
+    const layout = this.#ctx.host.layout;
+    const request = standbySpawnRequest(this.spec, this.#seccomp, layout, leaf.procsFiles);
+    return Standby.spawn(this.#spawner, execId, leaf, request, generation);
   }
 
   /**
@@ -206,7 +217,7 @@ export class SandboxRunner {
     const env = mergeEnv(this.spec, req);
     let execId: string;
     let leaf: ExecCgroup;
-    let sub: SandboxSubprocess;
+    let sub: SandboxProcess;
     // A standby's session is its own (bwrap --new-session): an exec that keeps the caller's
     // (a terminal) takes the plain wrapper, as does one the stub cannot reproduce exactly.
     const message =
@@ -225,7 +236,7 @@ export class SandboxRunner {
     if (standby) {
       standby.start(message as Buffer, stdinMode);
       ({ execId, leaf } = standby);
-      sub = standby.subprocess;
+      sub = standby.process;
     } else {
       // No standby (none kept, or gone): the same steps now, the cgroup join and bwrap's set-up
       // then on this exec's critical path. An exec without a message takes the plain wrapper,
@@ -243,16 +254,18 @@ export class SandboxRunner {
       try {
         if (message === null) {
           sparedDepth = 1;
-          sub = spawnSandboxed(this.spec, req, {
-            cgroup: leaf,
-            layout: this.#ctx.host.layout,
-            ...(this.#seccomp ? { seccompProgram: this.#seccomp } : {}),
-            stdin: stdinMode,
-          });
+          sub = await this.#spawner.spawn(
+            sandboxSpawnRequest(this.spec, req, {
+              cgroup: leaf,
+              layout: this.#ctx.host.layout,
+              ...(this.#seccomp ? { seccompProgram: this.#seccomp } : {}),
+              stdin: stdinMode,
+            }),
+          );
         } else {
-          standby = this.#spawnStandby(execId, leaf, -1);
+          standby = await this.#spawnStandby(execId, leaf, -1);
           standby.start(message, stdinMode);
-          sub = standby.subprocess;
+          sub = standby.process;
         }
       } catch (err) {
         await leaf.remove();
@@ -260,8 +273,6 @@ export class SandboxRunner {
       }
     }
     const subprocess = sub;
-    // Errors surface through the exit status; execa's own promise must not reject unhandled.
-    subprocess.catch(() => undefined);
     this.#running.add(subprocess);
 
     const mux = new OutputMux(
@@ -272,13 +283,7 @@ export class SandboxRunner {
       },
     );
 
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve) => {
-        const child = subprocess.nodeChildProcess;
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-        child.once('error', () => resolve({ code: null, signal: null }));
-      },
-    );
+    const exited = subprocess.exited;
 
     let timedOut = false;
     let canceled = false;

@@ -6,10 +6,10 @@
 // and writing the pid after spawn races with bwrap's first fork. `sh` writes `$$` (its own pid,
 // which exec keeps) into each cgroup.procs and execs; cgroup paths and argv are passed as
 // arguments, never interpolated. If joining fails the wrapper exits 125 before running anything.
-import { execa, type ResultPromise } from 'execa';
 import type { ExecCgroup } from '../cgroup/types.ts';
 import type { RootLayout } from '../host/layout.ts';
 import { compileSeccompFilter } from '../seccomp/filter.ts';
+import type { SpawnRequest } from '../spawner/types.ts';
 import { buildBwrapArgs, SANDBOX_FDS, sandboxFdPayloads } from './bwrap-args.ts';
 import type { ExecRequest, SandboxSpec } from './spec.ts';
 
@@ -86,7 +86,7 @@ export function wrapperArgvWithFiles(
   ];
 }
 
-export interface SpawnSandboxedOptions {
+export interface SandboxSpawnOptions {
   /** The exec's cgroup leaf (from SandboxCgroup.createExec); the process joins it before bwrap runs. */
   readonly cgroup: ExecCgroup;
   /** Host layout from host detection (default: detected now). */
@@ -97,67 +97,41 @@ export interface SpawnSandboxedOptions {
   readonly stdin?: 'ignore' | 'pipe';
 }
 
-type SandboxStdio = ['ignore' | 'pipe', 'pipe', 'pipe', ...('ignore' | 'pipe' | Uint8Array)[]];
-
-interface SandboxExecaOptions {
-  readonly stdio: SandboxStdio;
-  readonly buffer: false;
-  readonly reject: false;
-  readonly extendEnv: false;
-  readonly env: Record<string, string>;
-  readonly stripFinalNewline: false;
-}
-
-export type SandboxSubprocess = ResultPromise<SandboxExecaOptions>;
-
 /**
  * The wrapper's environment. The wrapper, setpriv and bwrap need nothing of the agent's; bwrap
- * --clearenv sets the sandbox's own. LC_ALL=C makes bash count bytes, not characters (the
- * standby wrapper reads its argv by length).
+ * --clearenv sets the sandbox's own. LC_ALL=C makes bash count bytes, not characters.
  */
 export const WRAPPER_ENV: Readonly<Record<string, string>> = Object.freeze({
   PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
   LC_ALL: 'C',
 });
 
-/**
- * execa options for a sandbox wrapper: stdin, stdout and stderr pipes, then the payload fds
- * (passwd, group, seccomp — see SANDBOX_FDS), then `extra` (e.g. the standby's control socket).
- */
-export function sandboxExecaOptions(
+/** The payload descriptors (passwd, group, seccomp — see SANDBOX_FDS) of a sandbox process. */
+export function payloadsFor(
   spec: SandboxSpec,
   seccompProgram: Uint8Array | undefined,
-  stdin: 'ignore' | 'pipe',
-  extra: readonly ('ignore' | 'pipe')[] = [],
-): SandboxExecaOptions {
+): ReadonlyMap<number, Uint8Array> {
   const seccomp = spec.strict ? (seccompProgram ?? compileSeccompFilter()) : null;
-  const payloads = sandboxFdPayloads(spec, seccomp);
-  const fds: ('ignore' | 'pipe' | Uint8Array)[] = [];
-  const lastPayloadFd = Math.max(...Object.values(SANDBOX_FDS));
-  for (let fd = 3; fd <= lastPayloadFd; fd++) fds.push(payloads.get(fd) ?? 'ignore');
-  if (extra.length === 0) while (fds.at(-1) === 'ignore') fds.pop();
-  return {
-    stdio: [stdin, 'pipe', 'pipe', ...fds, ...extra],
-    buffer: false,
-    reject: false,
-    extendEnv: false,
-    env: { ...WRAPPER_ENV },
-    stripFinalNewline: false,
-  };
+  return sandboxFdPayloads(spec, seccomp);
 }
 
 /**
- * Starts `req.argv` in the sandbox and returns the execa subprocess (stdout/stderr are unread
- * pipes: reading them is the caller's job, and not reading them stalls the command — that is the
- * backpressure). Never throws for a failing command; awaiting the result gives its exit status.
+ * The plain wrapper's process as data (pure apart from the layout and seccomp defaults): the
+ * wrapper joins the leaf, then execs setpriv → bwrap → `req.argv`. stdout/stderr are pipes the
+ * caller must read (not reading them stalls the command — that is the backpressure).
  */
-export function spawnSandboxed(
+export function sandboxSpawnRequest(
   spec: SandboxSpec,
   req: ExecRequest,
-  opts: SpawnSandboxedOptions,
-): SandboxSubprocess {
+  opts: SandboxSpawnOptions,
+): SpawnRequest {
   const sandboxArgv = buildBwrapArgs(spec, req, opts.layout);
-  const options = sandboxExecaOptions(spec, opts.seccompProgram, opts.stdin ?? 'ignore');
   const [file, ...args] = wrapperArgv(opts.cgroup.procsFiles, sandboxArgv);
-  return execa(file as string, args, options);
+  return {
+    file: file as string,
+    args,
+    env: WRAPPER_ENV,
+    stdin: opts.stdin ?? 'ignore',
+    payloads: payloadsFor(spec, opts.seccompProgram),
+  };
 }

@@ -14,7 +14,7 @@ export interface StandbyPoolOptions {
   /** A fresh exec id (names the standby's leaf). */
   readonly nextExecId: () => string;
   /** `generation`: the pool's at the time (see refresh()). */
-  readonly spawn: (execId: string, leaf: ExecCgroup, generation: number) => Standby;
+  readonly spawn: (execId: string, leaf: ExecCgroup, generation: number) => Promise<Standby>;
   /** Whether no exec of the sandbox is running. */
   readonly idle: () => boolean;
 }
@@ -109,7 +109,18 @@ export class StandbyPool {
         made = !this.#closed;
         return;
       }
-      this.#ready.push(this.#opts.spawn(execId, leaf, generation));
+      const standby = await this.#opts
+        .spawn(execId, leaf, generation)
+        .catch(async (err: unknown) => {
+          await leaf.remove();
+          throw err;
+        });
+      if (this.#closed || generation !== this.#generation) {
+        await standby.discard();
+        made = !this.#closed;
+        return;
+      }
+      this.#ready.push(standby);
       made = true;
     })()
       // A failed attempt leaves no standby; execs then spawn their wrapper themselves and report a

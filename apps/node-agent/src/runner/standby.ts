@@ -50,18 +50,18 @@
 // plain `exec` would otherwise add SHLVL=0. Execs the stub cannot reproduce exactly
 // take the plain wrapper (see standbyMessage): entries using every candidate delimiter, and
 // environment names bash treats specially (SHLVL, BASH*, RANDOM, UID, …).
-import { execa } from 'execa';
 import type { ExecCgroup } from '../cgroup/types.ts';
 import type { RootLayout } from '../host/layout.ts';
+import type { SandboxProcess, SpawnRequest, Spawner } from '../spawner/types.ts';
 import { bwrapFlags, setprivArgs } from './bwrap-args.ts';
 import type { SandboxSpec } from './spec.ts';
 import {
   CLOSE_INHERITED,
   JOIN_CGROUPS,
-  sandboxExecaOptions,
+  payloadsFor,
+  WRAPPER_ENV,
   WRAPPER_FLAGS,
   WRAPPER_SHELL,
-  type SandboxSubprocess,
 } from './spawn.ts';
 
 /**
@@ -211,11 +211,28 @@ export function standbyArgv(
   ];
 }
 
+/** A standby's process as data: stdin is a pipe (it carries the message). */
+export function standbySpawnRequest(
+  spec: SandboxSpec,
+  seccompProgram: Uint8Array | undefined,
+  layout: RootLayout,
+  procsFiles: readonly string[],
+): SpawnRequest {
+  const [file, ...args] = standbyArgv(procsFiles, layout, primedSandboxArgv(spec, layout));
+  return {
+    file: file as string,
+    args,
+    env: WRAPPER_ENV,
+    stdin: 'pipe',
+    payloads: payloadsFor(spec, seccompProgram),
+  };
+}
+
 /** A spawned, primed standby in its own exec leaf. Single use: start() or discard(). */
 export class Standby {
   readonly execId: string;
   readonly leaf: ExecCgroup;
-  readonly subprocess: SandboxSubprocess;
+  readonly process: SandboxProcess;
   /** Which mount of the sandbox it shows (see StandbyPool.refresh). */
   readonly generation: number;
   #used = false;
@@ -223,44 +240,29 @@ export class Standby {
   private constructor(
     execId: string,
     leaf: ExecCgroup,
-    subprocess: SandboxSubprocess,
+    process: SandboxProcess,
     generation: number,
   ) {
     this.execId = execId;
     this.leaf = leaf;
-    this.subprocess = subprocess;
+    this.process = process;
     this.generation = generation;
   }
 
   /** Spawns the standby into `leaf` (it joins asynchronously; start() may come before it has). */
-  static spawn(
+  static async spawn(
+    spawner: Spawner,
     execId: string,
     leaf: ExecCgroup,
-    spec: SandboxSpec,
-    seccompProgram: Uint8Array | undefined,
-    layout: RootLayout,
+    request: SpawnRequest,
     generation = 0,
-  ): Standby {
-    // stdin is always a pipe here: it carries the message (the stub swaps in /dev/null for 'i').
-    const options = sandboxExecaOptions(spec, seccompProgram, 'pipe');
-    const [file, ...args] = standbyArgv(leaf.procsFiles, layout, primedSandboxArgv(spec, layout));
-    const sub = execa(file as string, args, options);
-    // Errors surface through the exit status; nothing here may reject or emit unhandled.
-    sub.catch(() => undefined);
-    sub.stdin?.on('error', () => undefined);
-    return new Standby(execId, leaf, sub, generation);
+  ): Promise<Standby> {
+    return new Standby(execId, leaf, await spawner.spawn(request), generation);
   }
 
-  /** The standby has not exited (as far as Node has seen) and was not used. */
+  /** The standby has not exited (as far as we have heard) and was not used. */
   get usable(): boolean {
-    const child = this.subprocess.nodeChildProcess;
-    return (
-      !this.#used &&
-      child.pid !== undefined &&
-      child.exitCode === null &&
-      child.signalCode === null &&
-      this.subprocess.stdin?.writable === true
-    );
+    return !this.#used && !this.process.hasExited && this.process.stdin?.writable === true;
   }
 
   /**
@@ -269,16 +271,16 @@ export class Standby {
    */
   start(message: Buffer, stdin: 'ignore' | 'pipe'): void {
     this.#used = true;
-    if (stdin === 'ignore') this.subprocess.stdin?.end(message);
-    else this.subprocess.stdin?.write(message);
+    if (stdin === 'ignore') this.process.stdin?.end(message);
+    else this.process.stdin?.write(message);
   }
 
   /** Ends an unused standby: EOF on its stdin, then its leaf is emptied and removed. */
   async discard(): Promise<void> {
     this.#used = true;
-    this.subprocess.stdin?.destroy();
-    this.subprocess.stdout?.destroy();
-    this.subprocess.stderr?.destroy();
+    this.process.stdin?.destroy();
+    this.process.stdout.destroy();
+    this.process.stderr.destroy();
     await this.leaf.remove();
   }
 }

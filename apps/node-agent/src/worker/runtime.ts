@@ -16,7 +16,7 @@ import { CommitQueue, recoverAll, type CommitMode, type CommitPolicy } from '../
 import type { DenialEvent } from '../fs/index.ts';
 import { FsHostPool, warmCompileCache } from '../fs/host/pool.ts';
 import { cleanupStaleMounts } from '../mounts/index.ts';
-import { createCgroupDriver, requireHost, UidPool } from '../runner/index.ts';
+import { createCgroupDriver, RemoteSpawner, requireHost, UidPool } from '../runner/index.ts';
 import { CodebaseHub, Sandbox, type NodeContext } from '../sandbox/index.ts';
 import { WorkerError } from './errors.ts';
 
@@ -174,9 +174,14 @@ export class NodeRuntime {
     } finally {
       await warming;
     }
+    // Sandbox processes are started by a small process of ours: a fork of this one blocks the
+    // event loop for ~12 ms (see spawner/main.ts).
+    const spawner = new RemoteSpawner();
+    spawner.start();
     const ctx: NodeContext = {
       host,
       cgroups: createCgroupDriver(host.cgroup),
+      spawner,
       hub: new CodebaseHub(),
       commits: new CommitQueue(),
       stateDir: path.join(dataDir, 'state'),
@@ -315,5 +320,6 @@ export class NodeRuntime {
     }
     this.#held.clear();
     await this.ctx.fsHosts?.close();
+    await this.ctx.spawner?.close();
   }
 }

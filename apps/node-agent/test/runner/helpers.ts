@@ -15,9 +15,11 @@ import {
 } from '../../src/runner/runner.ts';
 import { sandboxSpec, type ExecRequest, type SandboxSpecInput } from '../../src/runner/spec.ts';
 import { PRIMED_STUB } from '../../src/runner/standby.ts';
+import { RemoteSpawner } from '../../src/spawner/remote.ts';
 
 export interface TestHost {
-  readonly ctx: RunnerContext;
+  /** With a spawner process, as a node agent runs it (RemoteSpawner). */
+  readonly ctx: RunnerContext & { readonly spawner: RemoteSpawner };
   readonly host: HostCapabilities;
   readonly root: string;
   /** A fresh sandbox with its own uid and workspace; closed by cleanup(). */
@@ -44,7 +46,8 @@ export async function setupTestHost(o: TestHostOptions = {}): Promise<TestHost> 
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), o.tmpPrefix ?? 'cordon-runner-'));
   await fsp.chmod(root, 0o755);
   const host = await requireHost({ runtimeDir: path.join(root, 'run'), requireFuse: false });
-  const ctx: RunnerContext = { host, cgroups: createCgroupDriver(host.cgroup) };
+  const spawner = new RemoteSpawner();
+  const ctx = { host, cgroups: createCgroupDriver(host.cgroup), spawner };
   const runners: SandboxRunner[] = [];
   let n = 0;
   return {
@@ -69,6 +72,7 @@ export async function setupTestHost(o: TestHostOptions = {}): Promise<TestHost> 
     },
     async cleanup() {
       for (const r of runners) await r.close();
+      await spawner.close();
       await fsp.rm(root, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeEnv, WORKSPACE } from '../../src/runner/bwrap-args.ts';
 import { DEFAULT_STANDBYS, type SandboxRunner } from '../../src/runner/runner.ts';
 import { WRAPPER_SHELL } from '../../src/runner/spawn.ts';
-import { PRIMED_STUB, Standby, standbyMessage } from '../../src/runner/standby.ts';
+import {
+  PRIMED_STUB,
+  Standby,
+  standbyMessage,
+  standbySpawnRequest,
+} from '../../src/runner/standby.ts';
 import { parentPid } from '../../src/runner/terminate.ts';
 import {
   run,
@@ -74,7 +79,8 @@ function message(argv: readonly string[], stdin: 'ignore' | 'pipe', cwd = WORKSP
 
 async function freshStandby(id: string): Promise<Standby> {
   const leaf = await r.cgroup.createExec(id);
-  return Standby.spawn(id, leaf, r.spec, r.seccompProgram, t.host.layout);
+  const request = standbySpawnRequest(r.spec, r.seccompProgram, t.host.layout, leaf.procsFiles);
+  return Standby.spawn(t.ctx.spawner, id, leaf, request);
 }
 
 async function runStandby(
@@ -84,13 +90,10 @@ async function runStandby(
 ): Promise<{ out: string; err: string; code: number | undefined }> {
   const s = await freshStandby(id);
   s.start(message(argv, 'ignore', cwd), 'ignore');
-  const [out, err] = await Promise.all([
-    readAll(s.subprocess.stdout),
-    readAll(s.subprocess.stderr),
-  ]);
-  const res = await s.subprocess;
+  const [out, err] = await Promise.all([readAll(s.process.stdout), readAll(s.process.stderr)]);
+  const res = await s.process.exited;
   await s.leaf.remove();
-  return { out, err, code: res.exitCode };
+  return { out, err, code: res.code ?? undefined };
 }
 
 function cmdline(pid: number): string {
@@ -139,15 +142,15 @@ describe('standby', () => {
 
     const b = await freshStandby('sb-pipe');
     b.start(message(['cat'], 'pipe'), 'pipe');
-    b.subprocess.stdin?.end('through the pipe\n');
-    expect(await readAll(b.subprocess.stdout)).toBe('through the pipe\n');
-    await b.subprocess;
+    b.process.stdin?.end('through the pipe\n');
+    expect(await readAll(b.process.stdout)).toBe('through the pipe\n');
+    await b.process.exited;
     await b.leaf.remove();
   });
 
   it('is in its cgroup leaf, inside bwrap, as the sandbox uid, before the exec exists', async () => {
     const s = await freshStandby('sb-joined');
-    const pid = s.subprocess.pid as number;
+    const pid = s.process.pid as number;
     const deadline = Date.now() + 10_000;
     const stub = async () =>
       (await s.leaf.pids()).find((p) => cmdline(p).startsWith(`${WRAPPER_SHELL}\0`));
@@ -174,10 +177,10 @@ describe('standby', () => {
 
   it('a discarded standby runs nothing and exits', async () => {
     const s = await freshStandby('sb-discard');
-    s.subprocess.stdin?.destroy();
-    const res = await s.subprocess;
-    expect(res.exitCode).toBe(0);
-    expect(await readAll(s.subprocess.stdout)).toBe('');
+    s.process.stdin?.destroy();
+    const res = await s.process.exited;
+    expect(res.code).toBe(0);
+    expect(await readAll(s.process.stdout)).toBe('');
     expect(s.usable).toBe(false);
     await s.leaf.remove();
   });
