@@ -189,7 +189,7 @@ export class ExecJobs {
       }
       try {
         for await (const chunk of running) {
-          await out.write(chunk.stream, Buffer.from(chunk.data));
+          await out.write(chunk.stream, asBuffer(chunk.data));
         }
       } catch (err) {
         // The gateway takes no more (settled elsewhere): stop the command, keep the result.
@@ -242,7 +242,7 @@ export class ExecJobs {
           ...(job.timeoutMs === null ? {} : { timeoutMs: job.timeoutMs }),
         });
         try {
-          for await (const chunk of cmd) await out.write(chunk.stream, Buffer.from(chunk.data));
+          for await (const chunk of cmd) await out.write(chunk.stream, asBuffer(chunk.data));
         } catch (err) {
           cmd.cancel();
           await cmd.drain().catch(() => undefined);
@@ -334,4 +334,9 @@ export class ExecJobs {
     await this.#o.state.finalize(job.execId, outcome);
     log.info({ execId: job.execId, status: outcome.status }, 'handler done');
   }
+}
+
+/** A Buffer view of output bytes (Buffer.from(u8) would copy each chunk; pipes never reuse them). */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
