@@ -123,9 +123,14 @@ async function waitGone(tree: readonly Proc[], timeoutMs = 15_000): Promise<void
   let left = tree;
   while ((left = left.filter(([pid, t]) => startTicks(pid) === t)).length > 0) {
     if (Date.now() > deadline) {
-      throw new Error(
-        `processes of a killed node agent still run: ${left.map(([p]) => p).join(' ')}`,
-      );
+      const what = left.map(([p]) => {
+        try {
+          return `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 160)}`;
+        } catch {
+          return String(p);
+        }
+      });
+      throw new Error(`processes of a killed node agent still run:\n${what.join('\n')}`);
     }
     await sleep(20);
   }

@@ -71,4 +71,6 @@ process.on('message', (req: SpawnerRequest) => {
 // The agent went away: so do we. Standbys die with us (setpriv --pdeathsig), bwrap with its
 // parent (--die-with-parent).
 process.on('disconnect', () => process.exit(0));
+// It may already have gone while this module was loading, when no listener heard it.
+if (!process.connected) process.exit(0);
 process.on('SIGTERM', () => process.exit(0));

@@ -244,6 +244,27 @@ describe('premounted fs hosts', () => {
     expect(fs.readdirSync(env.poolDir)).toEqual([]);
   });
 
+  it('a host whose agent vanishes while it is still mounting exits and leaves nothing (20 times)', async () => {
+    const env = setup();
+    for (let i = 0; i < 20; i++) {
+      const mp = path.join(env.poolDir, `racing${i}`);
+      fs.mkdirSync(mp);
+      const child: ChildProcess = forkFsHost();
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      cleanups.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      });
+      child.send({ type: 'premount', mountPoint: mp, tuning: DEFAULT_TUNING });
+      // Gone at once or a little later: before, during or after the mount.
+      await new Promise((r) => setTimeout(r, i * 15));
+      child.disconnect();
+      await exited;
+      expect(await fuseMountsAt(mp)).toHaveLength(0);
+    }
+    expect(fs.readdirSync(env.poolDir)).toEqual([]);
+  });
+
   it('close() stops idle premounted hosts: no process, mount or directory is left', async () => {
     const env = setup();
     const before = new Set(childHosts());

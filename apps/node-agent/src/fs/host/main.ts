@@ -105,14 +105,32 @@ let server: FsServer | null = null;
 let premounted: FsServer | null = null;
 /** Where an idle pool host premounted: the host owns that directory until its `start`. */
 let idleMountPoint: string | null = null;
+/** The premount being made (stop waits for it before unmounting). */
+let premounting: Promise<void> | null = null;
 let flushDenials: () => void = () => undefined;
 let stopping = false;
+
+/**
+ * How long stopping waits for a mount still being made and then for the unmount: a host that
+ * must go away never hangs on fuse-native (whose unmount of a mount that failed or is half made
+ * may never call back); auto_unmount removes what is left when the process exits.
+ */
+const STOP_STEP_MS = 3_000;
+
+function bounded(p: Promise<unknown> | undefined): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    (p ?? Promise.resolve()).catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, STOP_STEP_MS))),
+  ]).finally(() => clearTimeout(timer));
+}
 
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
-    await (server ?? premounted)?.unmount();
+    await bounded(premounting ?? undefined);
+    await bounded((server ?? premounted)?.unmount());
     // An idle host that never served a sandbox (its node agent died or gave it up) leaves no
     // directory behind; rmdir, not rm -r, so a mount still there makes it fail instead of recursing.
     if (server === null && idleMountPoint !== null)
@@ -127,7 +145,8 @@ process.on('message', (raw: ParentMessage) => {
     const p = FsServer.premount(raw.mountPoint, raw.tuning);
     premounted = p;
     idleMountPoint = raw.mountPoint;
-    p.mount().then(
+    premounting = p.mount();
+    premounting.then(
       () => {
         send({ type: 'premounted' });
         warmUp();
@@ -196,7 +215,10 @@ try {
   // reported by mount()
 }
 
-// The node agent went away: unmount rather than serve an orphaned mount.
+// The node agent went away: unmount rather than serve an orphaned mount. It may already have gone
+// while this module was loading (a host forked just before the agent was killed), when no
+// listener heard the 'disconnect'.
 process.on('disconnect', () => void stop(0));
+if (!process.connected) void stop(0);
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
