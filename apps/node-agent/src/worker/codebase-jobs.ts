@@ -9,6 +9,7 @@ import {
   type ErrorInfo,
 } from '@cordon/protocol';
 import type { Logger } from 'pino';
+import { CodebaseError } from '../codebase/index.ts';
 import { errorInfoOf } from './errors.ts';
 import type { NodeState } from './node-state.ts';
 import type { NodeRuntime } from './runtime.ts';
@@ -86,8 +87,14 @@ export class CodebaseJobs {
       const stats = await runtime.codebases.importTar(job.codebaseId, body);
       log.info({ codebaseId: job.codebaseId, ...stats }, 'codebase uploaded');
     } catch (err) {
-      log.warn({ codebaseId: job.codebaseId, err }, 'upload failed');
       const info = codebaseErrorInfo(err, 'the upload');
+      // A bad archive is the client's to fix (it gets the typed error): no stack in the node's log.
+      if (err instanceof CodebaseError) {
+        log.info(
+          { codebaseId: job.codebaseId, code: err.code, reason: err.message },
+          'upload refused',
+        );
+      } else log.warn({ codebaseId: job.codebaseId, err }, 'upload failed');
       await state.redis.hset(
         redisKeys.codebase(job.codebaseId),
         'uploadError',
