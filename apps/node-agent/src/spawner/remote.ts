@@ -61,6 +61,8 @@ class RemoteProcess implements SandboxProcess {
 export interface RemoteSpawnerOptions {
   /** Node's compile cache for the spawner's modules (see forkFsHost). Default none. */
   readonly compileCacheDir?: string;
+  /** setpriv (util-linux), which makes the spawner die with this process. Default /usr/bin/setpriv. */
+  readonly setprivPath?: string;
 }
 
 export class RemoteSpawner implements Spawner {
@@ -126,9 +128,14 @@ export class RemoteSpawner implements Spawner {
     const current = this.#child;
     if (current && current.exitCode === null && current.signalCode === null && current.connected)
       return current;
+    // Started as `setpriv --pdeathsig KILL -- node main.ts`: the kernel kills it when this process
+    // dies. Its 'disconnect' is not enough — Node does not emit it while a descriptor it sent
+    // awaits its acknowledgement, which a killed agent never sends (seen: every spawner survived
+    // a SIGKILLed agent that was spawning).
     const child = fork(SPAWNER_MAIN, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: [],
+      execPath: this.#opts.setprivPath ?? '/usr/bin/setpriv',
+      execArgv: ['--pdeathsig', 'KILL', '--', process.execPath],
       serialization: 'json',
       ...(this.#opts.compileCacheDir === undefined
         ? {}

@@ -176,7 +176,7 @@ export class NodeRuntime {
     }
     // Sandbox processes are started by a small process of ours: a fork of this one blocks the
     // event loop for ~12 ms (see spawner/main.ts).
-    const spawner = new RemoteSpawner();
+    const spawner = new RemoteSpawner({ setprivPath: host.layout.setprivPath });
     spawner.start();
     const ctx: NodeContext = {
       host,

@@ -46,7 +46,7 @@ export async function setupTestHost(o: TestHostOptions = {}): Promise<TestHost> 
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), o.tmpPrefix ?? 'cordon-runner-'));
   await fsp.chmod(root, 0o755);
   const host = await requireHost({ runtimeDir: path.join(root, 'run'), requireFuse: false });
-  const spawner = new RemoteSpawner();
+  const spawner = new RemoteSpawner({ setprivPath: host.layout.setprivPath });
   const ctx = { host, cgroups: createCgroupDriver(host.cgroup), spawner };
   const runners: SandboxRunner[] = [];
   let n = 0;

@@ -1,7 +1,9 @@
 // The node agent's spawner process (RemoteSpawner): processes it starts behave as if the agent had
 // started them (argv, environment, stdio, payload descriptors, exit status, signals), and its own
 // death is reported, not hung on.
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -118,6 +120,23 @@ describe('remote spawner process', () => {
     const q = await s.spawn({ file: '/bin/echo', args: ['again'], env: ENV, stdin: 'ignore' });
     expect(await readAll(q.stdout)).toBe('again\n');
     expect(s.pid).not.toBe(first);
+  });
+
+  it('dies with its agent, also when the agent is SIGKILLed while spawning (10 times)', async () => {
+    for (let i = 0; i < 10; i++) {
+      const agent = fork(path.join(import.meta.dirname, 'agent-fixture.ts'), [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const exited = new Promise<void>((r) => agent.once('exit', () => r()));
+      const spawner = await new Promise<number>((resolve) =>
+        agent.once('message', (m: { spawner: number }) => resolve(m.spawner)),
+      );
+      await sleep(50 + i * 20);
+      agent.kill('SIGKILL');
+      await exited;
+      for (let j = 0; j < 500 && alive(spawner); j++) await sleep(10);
+      expect(alive(spawner)).toBe(false);
+    }
   });
 
   it('close() stops the spawner process; spawns after it reject', async () => {
