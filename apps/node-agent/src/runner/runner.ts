@@ -8,16 +8,16 @@
 // starts the next one, so its cgroup join and bwrap set-up overlap the running exec.
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
-import type { CgroupDriver, ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
-import type { HostCapabilities } from '../host/detect.ts';
+import type { ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
 import { OutputMux } from '../output/mux.ts';
 import { compileSeccompFilter } from '../seccomp/filter.ts';
 import { mergeEnv, validateRequest, validateSpec, WORKSPACE } from './bwrap-args.ts';
 import { RunnerError } from './errors.ts';
 import { LocalSpawner } from '../spawner/local.ts';
 import type { SandboxProcess, Spawner } from '../spawner/types.ts';
+import { DEFAULT_STANDBYS, type RunnerContext, type RunnerOptions } from './runner-options.ts';
 import { sandboxSpawnRequest } from './spawn.ts';
-import { StandbyPool } from './standby-pool.ts';
+import { standbyBudget, StandbyPool } from './standby-pool.ts';
 import { Standby, STANDBY_SPARED_DEPTH, standbyMessage, standbySpawnRequest } from './standby.ts';
 import type { ExecRequest, SandboxSpec } from './spec.ts';
 import { terminateTree } from './terminate.ts';
@@ -29,6 +29,9 @@ import {
   type RunningExec,
 } from './exec-types.ts';
 
+export { collect } from './collect.ts';
+export { DEFAULT_STANDBYS, type RunnerContext, type RunnerOptions } from './runner-options.ts';
+export { standbyBudget } from './standby-pool.ts';
 export {
   decodeExit,
   DEFAULT_KILL_GRACE_MS,
@@ -36,61 +39,6 @@ export {
   type ExecResult,
   type RunningExec,
 } from './exec-types.ts';
-
-export interface RunnerContext {
-  readonly host: HostCapabilities;
-  readonly cgroups: CgroupDriver;
-  /**
-   * Starts the sandbox processes. Default: in this process (LocalSpawner); a node agent passes
-   * its spawner process (RemoteSpawner), so a fork never blocks its event loop.
-   */
-  readonly spawner?: Spawner;
-}
-
-export interface RunnerOptions {
-  /**
-   * Standbys kept per sandbox, each spawned ahead of time into a fresh exec leaf and set up inside
-   * bwrap, so an exec waits for neither the cgroup join nor bwrap (see standby.ts). Default 2 (an
-   * exec issued right after the previous one finds one ready too); 0 makes each exec spawn its
-   * own. Each is five processes while it waits: unshare and a bash in the agent's cgroup; bwrap's
-   * monitor and init and the stub bash in the leaf, which count against the sandbox's limits
-   * (3 pids, ~2 MiB) — so fewer are kept when the limits are small (see standbyBudget).
-   */
-  readonly standbys?: number;
-  /**
-   * Check that workspaceDir is a directory before opening. Default true; false when the caller
-   * mounts it concurrently and fails the open if the mount fails (Sandbox.create).
-   */
-  readonly checkWorkspace?: boolean;
-  /**
-   * Resolve open() only once the first standby is spawned. Default true; false resolves once the
-   * cgroup exists and leaves the standby being made (the first exec waits for it, as it would for
-   * one being refilled), so a sandbox create does not wait for a process spawn.
-   */
-  readonly awaitStandby?: boolean;
-  /**
-   * Make standbys from open() on. Default true; false when the workspace is still being mounted
-   * (a standby binds it as it is when made): call startStandbys() once it is.
-   */
-  readonly startStandbys?: boolean;
-}
-
-export const DEFAULT_STANDBYS = 2;
-
-/** Pids and memory an idle standby holds in the sandbox's cgroup (bwrap monitor + init, stub). */
-const STANDBY_PIDS = 3;
-const STANDBY_MEMORY_BYTES = 4 * 1024 * 1024;
-
-/**
- * How many idle standbys the sandbox's limits afford: together they never hold more than 1/8 of
- * its pids limit or 1/16 of its memory limit (the defaults, 512 pids and 1 GiB, afford 16).
- */
-export function standbyBudget(limits: SandboxSpec['limits']): number {
-  return Math.min(
-    Math.floor(limits.pids / 8 / STANDBY_PIDS),
-    Math.floor(limits.memoryBytes / 16 / STANDBY_MEMORY_BYTES),
-  );
-}
 
 export class SandboxRunner {
   readonly spec: SandboxSpec;
@@ -376,19 +324,4 @@ export class SandboxRunner {
     // consumed resolve their results as their output drains.
     await this.#cgroup.remove();
   }
-}
-
-/** Runs to completion, collecting output (bounded by the cap) — for tests and simple callers. */
-export async function collect(
-  exec: RunningExec,
-): Promise<{ result: ExecResult; stdout: string; stderr: string }> {
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  for await (const chunk of exec) (chunk.stream === 'stdout' ? out : err).push(chunk.data);
-  const result = await exec.result;
-  return {
-    result,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
-  };
 }

@@ -2,7 +2,23 @@
 // first (the most likely to have joined its leaf), refilled at moments that keep the making off the
 // execs' path.
 import type { ExecCgroup, SandboxCgroup } from '../cgroup/types.ts';
+import type { SandboxLimits } from './spec.ts';
 import type { Standby } from './standby.ts';
+
+/** Pids and memory an idle standby holds in the sandbox's cgroup (bwrap monitor + init, stub). */
+const STANDBY_PIDS = 3;
+const STANDBY_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many idle standbys the sandbox's limits afford: together they never hold more than 1/8 of
+ * its pids limit or 1/16 of its memory limit (the defaults, 512 pids and 1 GiB, afford 16).
+ */
+export function standbyBudget(limits: SandboxLimits): number {
+  return Math.min(
+    Math.floor(limits.pids / 8 / STANDBY_PIDS),
+    Math.floor(limits.memoryBytes / 16 / STANDBY_MEMORY_BYTES),
+  );
+}
 
 /** How long a sandbox must have had no exec running before a standby is made in the background. */
 export const REFILL_IDLE_MS = 25;
