@@ -119,7 +119,6 @@ export {
   PolicyValidateInputSchema,
 } from './policy-api.ts';
 export {
-  APPEND_CHUNK_LUA,
   BULL_PREFIX,
   FINALIZE_EXEC_LUA,
   RESERVE_EXEC_LUA,

@@ -91,22 +91,6 @@ return 1
 `;
 
 /**
- * Appends one chunk. KEYS: exec hash, output stream. ARGV: nodeId, seq, stream, data, maxLen, ttlMs.
- * Returns 1 stored, 0 duplicate (already stored), -1 exec not running (stop sending), -2 the exec
- * belongs to another node.
- */
-export const APPEND_CHUNK_LUA = `
-local h = redis.call('HMGET', KEYS[1], 'status', 'nodeId')
-if h[2] ~= ARGV[1] then return -2 end
-if h[1] ~= 'running' then return -1 end
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if #last > 0 and tonumber(string.match(last[1][1], '^(%d+)')) >= tonumber(ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[2] .. '-0', 'k', 'chunk', 's', ARGV[3], 'd', ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return 1
-`;
-
-/**
  * A node claims an exec before running it, so a job handed out twice never runs twice.
  * KEYS: exec hash. ARGV: nodeId, startedAtMs. Returns 1 claimed, 0 not queued, -2 wrong node.
  */
