@@ -152,6 +152,9 @@ describe('lifecycle', () => {
     node = await startNode();
     expect(node.ready.recovery).toMatchObject({ sandboxesRemoved: 1, sandboxesRecovered: 1 });
     expect(existsSync(sandboxDir(gone.id))).toBe(false);
+    // Its cgroup, left by the killed agent, too (v1 here: one per controller; v2: one).
+    for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory', '/sys/fs/cgroup'])
+      expect(existsSync(`${root}/cordon/${gone.id}`)).toBe(false);
     expect(await stateOf(gone.id)).toBe('destroyed');
     expect(await stateOf(keep.id)).toBe('ready');
     await c.trpc.sandboxes.destroy.mutate({ sandboxId: keep.id });

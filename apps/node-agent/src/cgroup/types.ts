@@ -50,4 +50,9 @@ export interface CgroupDriver {
   readonly version: 1 | 2;
   /** Creates (or reuses) `cordon/<sandboxId>` and writes the limits. */
   openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup>;
+  /**
+   * Kills whatever is left in `cordon/<sandboxId>` and removes it with its leaves, without opening
+   * it: for a sandbox destroyed while its agent was down. No-op when it does not exist.
+   */
+  removeSandbox(sandboxId: string): Promise<void>;
 }

@@ -222,4 +222,9 @@ export class CgroupV1Driver implements CgroupDriver {
     await sb.init(limits);
     return sb;
   }
+
+  async removeSandbox(sandboxId: string): Promise<void> {
+    checkCgroupName('sandboxId', sandboxId);
+    await new V1SandboxCgroup(sandboxId, this.#mounts).remove();
+  }
 }

@@ -181,4 +181,9 @@ export class CgroupV2Driver implements CgroupDriver {
     await sb.init(limits);
     return sb;
   }
+
+  async removeSandbox(sandboxId: string): Promise<void> {
+    checkCgroupName('sandboxId', sandboxId);
+    await new V2SandboxCgroup(this.#root, sandboxId).remove();
+  }
 }

@@ -306,6 +306,10 @@ export class NodeRuntime {
     if (held) {
       await held.sandbox.destroy();
       this.#uids.release(held.uid);
+    } else {
+      // Not mounted by this run (destroyed while the agent was down, or lost): its cgroup, with
+      // the leaves of execs and standbys the previous run left, is still there.
+      await this.ctx.cgroups.removeSandbox(sandboxId).catch(() => undefined);
     }
     await fsp.rm(this.#dirOf(sandboxId), { recursive: true, force: true });
     const s = held?.spec ?? spec;

@@ -1,5 +1,8 @@
 // Limits on the real cgroup hierarchy of this host (v1 here; v2 where available).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIB } from '../../src/runner/spec.ts';
@@ -97,5 +100,33 @@ print((t.children_user + t.children_system) / wall)`;
     // for the scheduler's period granularity.
     expect(ratio).toBeGreaterThan(0);
     expect(ratio).toBeLessThan(0.5);
+  });
+});
+
+describe('removeSandbox', () => {
+  it('kills what a previous run left in a sandbox cgroup and removes it with its leaves', async () => {
+    const id = `rm${process.pid}`;
+    const cg = await t.ctx.cgroups.openSandbox(id, {
+      memoryBytes: 64 * MIB,
+      cpuMillicores: 500,
+      pids: 64,
+    });
+    const leaf = await cg.createExec('x1');
+    await cg.createExec('x2');
+    // A process left in a leaf, as after a SIGKILLed agent.
+    const script = 'for f in "$@"; do echo 0 > "$f"; done; exec sleep 100';
+    const child = spawn('/bin/sh', ['-c', script, 'left', ...leaf.procsFiles], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+    for (let i = 0; i < 200 && (await leaf.pids()).length === 0; i++) await sleep(10);
+    expect(await leaf.pids()).toEqual([child.pid]);
+    await t.ctx.cgroups.removeSandbox(id);
+    expect(await exited).toBe('SIGKILL');
+    for (const f of leaf.procsFiles)
+      expect(fs.existsSync(path.dirname(path.dirname(f)))).toBe(false);
+    // Unknown: nothing to do; a name that would escape the parent is refused.
+    await t.ctx.cgroups.removeSandbox(`${id}-none`);
+    await expect(t.ctx.cgroups.removeSandbox('../x')).rejects.toMatchObject({
+      code: 'CREATE_FAILED',
+    });
   });
 });
