@@ -97,6 +97,17 @@ function childHosts(): number[] {
   return out;
 }
 
+/** A bare fs host (no pool), SIGKILLed at cleanup if still running. */
+function trackedHost(): { child: ChildProcess; exited: Promise<void> } {
+  const child = forkFsHost();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, exited };
+}
+
 function mountOptions(env: Env, id: string, mountPoint: string) {
   return {
     sandboxId: id,
@@ -188,12 +199,7 @@ describe('premounted fs hosts', () => {
     const env = setup();
     const mp = path.join(env.poolDir, 'raw');
     fs.mkdirSync(mp);
-    const child: ChildProcess = forkFsHost();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
+    const { child, exited } = trackedHost();
     const next = () =>
       new Promise<HostMessage>((r) => child.once('message', (m) => r(m as HostMessage)));
     let msg = next();
@@ -225,12 +231,7 @@ describe('premounted fs hosts', () => {
     const env = setup();
     const mp = path.join(env.poolDir, 'orphan');
     fs.mkdirSync(mp);
-    const child: ChildProcess = forkFsHost();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
+    const { child, exited } = trackedHost();
     const premounted = new Promise<HostMessage>((r) =>
       child.once('message', (m) => r(m as HostMessage)),
     );
@@ -249,12 +250,7 @@ describe('premounted fs hosts', () => {
     for (let i = 0; i < 20; i++) {
       const mp = path.join(env.poolDir, `racing${i}`);
       fs.mkdirSync(mp);
-      const child: ChildProcess = forkFsHost();
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      cleanups.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
-      });
+      const { child, exited } = trackedHost();
       child.send({ type: 'premount', mountPoint: mp, tuning: DEFAULT_TUNING });
       // Gone at once or a little later: before, during or after the mount.
       await new Promise((r) => setTimeout(r, i * 15));
