@@ -68,9 +68,8 @@ process.on('message', (req: SpawnerRequest) => {
   send({ type: 'stdio', id: req.id, fd: 2 }, stderr);
 });
 
-// The agent went away: so do we. Standbys die with us (setpriv --pdeathsig), bwrap with its
-// parent (--die-with-parent).
+// The agent stopped gracefully: so do we. (A killed agent may leave a descriptor unacknowledged,
+// and Node then never emits 'disconnect': the kernel kills us instead — see RemoteSpawner.)
+// Standbys die with us (setpriv --pdeathsig), bwrap with its parent (--die-with-parent).
 process.on('disconnect', () => process.exit(0));
-// It may already have gone while this module was loading, when no listener heard it.
-if (!process.connected) process.exit(0);
 process.on('SIGTERM', () => process.exit(0));

@@ -215,10 +215,9 @@ try {
   // reported by mount()
 }
 
-// The node agent went away: unmount rather than serve an orphaned mount. It may already have gone
-// while this module was loading (a host forked just before the agent was killed), when no
-// listener heard the 'disconnect'.
+// The node agent went away: unmount rather than serve an orphaned mount. (Node reads the channel
+// only once a 'message' listener exists, registered in this same tick, so an agent that died
+// while this module loaded is still seen as a 'disconnect'.)
 process.on('disconnect', () => void stop(0));
-if (!process.connected) void stop(0);
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
