@@ -19,21 +19,43 @@ export interface ChunkFrame {
   readonly data: Buffer;
 }
 
-/** One allocation: header and payload together, ready for `ws.send`. */
-export function encodeChunkFrame(f: ChunkFrame): Buffer {
+/** Bytes of a frame's header for this exec (the payload follows). */
+export function chunkFrameHeaderBytes(execId: string): number {
+  return HEADER_BYTES + execId.length;
+}
+
+/** The largest frame: the longest header (a 255-character id) and a full chunk. */
+export const MAX_CHUNK_FRAME_BYTES = HEADER_BYTES + 255 + MAX_CHUNK_BYTES;
+
+/**
+ * Writes a frame's header at the start of `target` and returns the header's length; the caller
+ * puts `dataBytes` of payload right after it. For senders that assemble payloads in reused buffers
+ * instead of allocating a frame per chunk.
+ */
+export function writeChunkFrameHeader(
+  target: Buffer,
+  f: Omit<ChunkFrame, 'data'>,
+  dataBytes: number,
+): number {
   if (!ID_PATTERN.test(f.execId)) throw new RangeError(`bad exec id ${f.execId}`);
   if (!Number.isInteger(f.seq) || f.seq < 1 || f.seq > MAX_SEQ) {
     throw new RangeError(`seq ${f.seq} out of range`);
   }
-  if (f.data.length > MAX_CHUNK_BYTES) throw new RangeError('chunk larger than MAX_CHUNK_BYTES');
-  const idLen = f.execId.length;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + idLen + f.data.length);
-  buf[0] = MAGIC;
-  buf[1] = f.stream === 'stderr' ? 1 : 0;
-  buf.writeUIntBE(f.seq, 2, 6);
-  buf[8] = idLen;
-  buf.write(f.execId, HEADER_BYTES, 'latin1');
-  f.data.copy(buf, HEADER_BYTES + idLen);
+  if (dataBytes > MAX_CHUNK_BYTES) throw new RangeError('chunk larger than MAX_CHUNK_BYTES');
+  const headerBytes = chunkFrameHeaderBytes(f.execId);
+  if (target.length < headerBytes + dataBytes) throw new RangeError('frame buffer too small');
+  target[0] = MAGIC;
+  target[1] = f.stream === 'stderr' ? 1 : 0;
+  target.writeUIntBE(f.seq, 2, 6);
+  target[8] = f.execId.length;
+  target.write(f.execId, HEADER_BYTES, 'latin1');
+  return headerBytes;
+}
+
+/** One allocation: header and payload together, ready for `ws.send`. */
+export function encodeChunkFrame(f: ChunkFrame): Buffer {
+  const buf = Buffer.allocUnsafe(chunkFrameHeaderBytes(f.execId) + f.data.length);
+  f.data.copy(buf, writeChunkFrameHeader(buf, f, f.data.length));
   return buf;
 }
 

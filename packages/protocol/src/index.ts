@@ -101,7 +101,14 @@ export {
   type GatewayToNode,
   type NodeToGateway,
 } from './cluster-wire.ts';
-export { decodeChunkFrame, encodeChunkFrame, type ChunkFrame } from './chunk-frame.ts';
+export {
+  chunkFrameHeaderBytes,
+  decodeChunkFrame,
+  encodeChunkFrame,
+  MAX_CHUNK_FRAME_BYTES,
+  writeChunkFrameHeader,
+  type ChunkFrame,
+} from './chunk-frame.ts';
 export {
   OUTPUT_BINARY_QUERY,
   chunkEventOf,

@@ -1,6 +1,7 @@
 import {
   encodeChunkFrame,
   GatewayToNodeSchema,
+  writeChunkFrameHeader,
   MAX_CHUNK_BYTES,
   NODE_ID_HEADER,
   type ErrorInfo,
@@ -11,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import { WorkerError } from './errors.ts';
+import { FramePool } from './frame-pool.ts';
 
 export interface OutputLinkOptions {
   readonly nodeId: string;
@@ -24,12 +26,18 @@ export interface OutputLinkOptions {
   readonly log: Logger;
 }
 
+/** Chunks at least this big are framed in a pooled buffer (smaller ones: an exact allocation). */
+const POOLED_MIN_BYTES = 16 * 1024;
+const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
+
 interface Pending {
   readonly seq: number;
   /** A binary chunk frame (raw bytes, no base64 or JSON copy). */
   readonly frame: Buffer;
   /** Payload bytes: what this chunk counts against the link's window. */
   readonly bytes: number;
+  /** The FramePool buffer under `frame`, returned when the gateway acknowledges it. */
+  readonly pooled: Buffer | null;
 }
 
 /** Output written but not yet framed: consecutive pieces of one stream, merged into one chunk. */
@@ -105,9 +113,19 @@ export class ExecOutput {
     this.#open = null;
     if (!open || this.rejected) return;
     const seq = ++this.#seq;
-    const data = open.parts.length === 1 ? (open.parts[0] as Buffer) : Buffer.concat(open.parts);
-    const frame = encodeChunkFrame({ execId: this.execId, seq, stream: open.stream, data });
-    this.pending.push({ seq, frame, bytes: open.bytes });
+    const head = { execId: this.execId, seq, stream: open.stream };
+    let frame: Buffer;
+    let pooled: Buffer | null = null;
+    if (open.bytes < POOLED_MIN_BYTES) {
+      const data = open.parts.length === 1 ? (open.parts[0] as Buffer) : Buffer.concat(open.parts);
+      frame = encodeChunkFrame({ ...head, data });
+    } else {
+      pooled = this.#link.pool.acquire();
+      let at = writeChunkFrameHeader(pooled, head, open.bytes);
+      for (const part of open.parts) at += part.copy(pooled, at);
+      frame = pooled.subarray(0, at);
+    }
+    this.pending.push({ seq, frame, bytes: open.bytes, pooled });
     this.#link.sent(frame);
   }
 
@@ -132,7 +150,10 @@ export class ExecOutput {
   ack(seq: number, final: boolean): number {
     let freed = 0;
     while (this.pending.length && (this.pending[0] as Pending).seq <= seq) {
-      freed += (this.pending.shift() as Pending).bytes;
+      const p = this.pending.shift() as Pending;
+      freed += p.bytes;
+      // Acknowledged: the gateway has every byte, so no socket still reads this buffer.
+      if (p.pooled) this.#link.pool.release(p.pooled);
     }
     if (final) this.#settle(true);
     return freed;
@@ -143,6 +164,7 @@ export class ExecOutput {
     return this.pending.reduce((n, p) => n + p.bytes, 0) + (this.#open?.bytes ?? 0);
   }
 
+  /** Drops everything held. Pooled frames are not reused: a socket may still be writing them. */
   reject(error: ErrorInfo): number {
     this.rejected = error;
     const freed = this.heldBytes();
@@ -156,6 +178,7 @@ export class ExecOutput {
 /** One authenticated websocket to one gateway, shared by every exec that gateway dispatched. */
 export class GatewayLink {
   readonly url: string;
+  readonly pool: FramePool;
   readonly #o: Required<Omit<OutputLinkOptions, 'log'>> & { log: Logger };
   readonly #execs = new Map<string, ExecOutput>();
   #ws: WebSocket | null = null;
@@ -167,12 +190,13 @@ export class GatewayLink {
   #retryMs = 50;
   #retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(url: string, o: OutputLinkOptions) {
+  constructor(url: string, o: OutputLinkOptions, pool: FramePool) {
     this.url = url;
+    this.pool = pool;
     this.#o = {
       nodeId: o.nodeId,
       clusterToken: o.clusterToken,
-      windowBytes: o.windowBytes ?? 4 * 1024 * 1024,
+      windowBytes: o.windowBytes ?? DEFAULT_WINDOW_BYTES,
       reconnectMaxMs: o.reconnectMaxMs ?? 2_000,
       giveUpMs: o.giveUpMs ?? 30_000,
       log: o.log.child({ gateway: url }),
@@ -308,15 +332,18 @@ export class GatewayLink {
 export class OutputLinks {
   readonly #o: OutputLinkOptions;
   readonly #links = new Map<string, GatewayLink>();
+  /** Shared by the links: sized for about two windows of full chunks. */
+  readonly #pool: FramePool;
 
   constructor(o: OutputLinkOptions) {
     this.#o = o;
+    this.#pool = new FramePool({ keepBytes: 2 * (o.windowBytes ?? DEFAULT_WINDOW_BYTES) });
   }
 
   open(url: string, execId: string): ExecOutput {
     let link = this.#links.get(url);
     if (!link) {
-      link = new GatewayLink(url, this.#o);
+      link = new GatewayLink(url, this.#o, this.#pool);
       this.#links.set(url, link);
     }
     return link.open(execId);
