@@ -1,5 +1,6 @@
 // Streaming part of the gateway benchmark alone, for iterating on the output path:
-//   source scripts/env.sh && node bench/gateway/stream-only.ts [--mib 512] [--only client|ws|raw] [--paused] [--node-agent-args '…'] [--gateway-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
+//   source scripts/env.sh && node bench/gateway/stream-only.ts [--mib 512] [--only client|ws|raw] [--paused] [--node-agent-args '…'] [--gateway-args '--cpu-prof --cpu-prof-dir=/tmp/prof'] [--redis-stats]
+// --redis-stats prints Redis's own CPU time per command (INFO commandstats) for the output path.
 // client = @cordon/client (tRPC websocket with binary output frames, what `cordon run` uses);
 // ws = a plain tRPC websocket subscription (JSON + base64, what a non-@cordon/client tRPC client
 // gets); raw = GET /v1/execs/:id/output?format=raw.
@@ -63,6 +64,12 @@ try {
   if (only === '' || only === 'ws') await streamViaWebsocket(s, sb.id, MIB * MiB);
   if (only === '' || only === 'raw') await streamViaHttpRaw(s, sb.id, MIB * MiB);
   if (process.argv.includes('--paused')) await pausedSubscriber(s, sb.id, MIB * MiB);
+  if (process.argv.includes('--redis-stats')) {
+    const stats = (await s.redis.info('commandstats'))
+      .split('\n')
+      .filter((l) => /^cmdstat_(xadd|xread|eval|evalsha|exec|multi|xtrim):/.test(l));
+    console.error(stats.join('\n'));
+  }
 } finally {
   await s.stop();
 }

@@ -29,6 +29,11 @@ export const redisKeys = {
   tenantDenials: (tenantId: string) => `${P}:tenant:${tenantId}:denials`,
   exec: (execId: string) => `${P}:exec:${execId}`,
   execOutput: (execId: string) => `${P}:exec:${execId}:out`,
+  /**
+   * Scratch value a gateway's output-append transaction passes from one of its scripts to the
+   * next (MULTI/EXEC runs them with nothing in between, so one key serves every append).
+   */
+  appendScratch: () => `${P}:append:scratch`,
   /** Pub/sub: messages `exec:<id>`, `sandbox:<id>`, `codebase:<id>`, `session:<id>` when those change state. */
   doneChannel: () => `${P}:done`,
 } as const;

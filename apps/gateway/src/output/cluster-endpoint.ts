@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from '../auth/tokens.ts';
 import { settleFromNode } from '../state/execs.ts';
-import { APPEND_IN_ORDER_LUA, APPEND_RESULT } from './append-script.ts';
+import { appendChunk } from './append-chunk.ts';
+import { APPEND_RESULT } from './append-script.ts';
 import { NO_OUTPUT_OBSERVER, type OutputObserver } from './observer.ts';
 import type { SharedOutputReader, StreamEntries } from './shared-reader.ts';
 
@@ -230,17 +231,10 @@ export class ClusterEndpoint {
   /** Issues the Redis writes for one frame synchronously (keeping order) and settles when stored. */
   #store(c: Conn, m: ChunkFrame | Exit): Promise<void> {
     if (!('type' in m)) {
-      const pending = this.#o.redis.eval(
-        APPEND_IN_ORDER_LUA,
-        2,
-        redisKeys.exec(m.execId),
-        redisKeys.execOutput(m.execId),
-        c.nodeId,
-        m.seq,
-        m.stream,
-        m.data,
-        this.#o.streamMaxEntries,
-        this.#o.execTtlMs,
+      const pending = appendChunk(
+        this.#o.redis,
+        { nodeId: c.nodeId, maxEntries: this.#o.streamMaxEntries, ttlMs: this.#o.execTtlMs },
+        m,
       );
       return pending.then((r) => this.#appended(c, m, r));
     }
@@ -261,6 +255,8 @@ export class ClusterEndpoint {
         throw new Error(
           `exec ${m.execId}: chunk ${m.seq} arrived before an earlier one was stored`,
         );
+      case APPEND_RESULT.notStored:
+        throw new Error(`exec ${m.execId}: Redis refused chunk ${m.seq}`);
       default:
         c.acks.delete(m.execId);
         this.#send(c, {
