@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +58,26 @@ afterAll(async () => {
 });
 
 const secret = () => randomBytes(24).toString('hex');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Whether something accepts connections on the port (redis-server, once it is up). */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
 const basicEnv = () => ({ PATH: process.env['PATH'], HOME: dir });
 
 describe('cordon gateway + cordon node (multi-host mode)', () => {
@@ -81,9 +102,11 @@ describe('cordon gateway + cordon node (multi-host mode)', () => {
     await mkdir(proj, { mode: 0o755 });
     await writeFile(path.join(proj, 'a.txt'), 'a\n');
     await writeFile(path.join(proj, '.env'), 'SECRET=1\n');
-    const node = startCordon(['node', '--id', 'n1', '--allow-path', proj], {
+    const node = startCordon(['node', '--id', 'n1'], {
       env: {
         ...basicEnv(),
+        // `cordon run` below uses proj in place: only possible if this reached the agent.
+        CORDON_ALLOW_PATHS: proj,
         CORDON_REDIS_PATH: socket,
         // The node accepts the cluster secret as CORDON_TOKEN too.
         CORDON_TOKEN: cluster,
@@ -136,6 +159,60 @@ describe('cordon gateway + cordon node (multi-host mode)', () => {
     expect(await gw.exited).toEqual({ code: 0, signal: null });
     expect(stillRunning(trees).map((p) => `${p.pid} ${p.cmd}`)).toEqual([]);
     expect(mountsUnder(path.join(dir, 'node'))).toEqual([]);
+  });
+
+  it('uses the password and database of a Redis URL, and says so when the URL has none', async () => {
+    const port = await freePort();
+    const pw = secret();
+    const protectedRedis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', pw, '--save', ''],
+      { stdio: 'ignore' },
+    );
+    try {
+      for (let i = 0; i < 200 && !(await answers(port)); i++) await sleep(25);
+      const cluster = secret();
+      const admin = `cdn_${secret()}`;
+      const env = { ...basicEnv(), CORDON_CLUSTER_TOKEN: cluster, CORDON_ADMIN_TOKEN: admin };
+      const refused = await cordonCli(['gateway', '--port', '0'], {
+        env: { ...env, CORDON_REDIS_URL: `redis://127.0.0.1:${port}` },
+      });
+      expect(refused.code, refused.stderr).toBe(125);
+      expect(refused.stderr).toMatch(/wants a password: put it in the URL, redis:\/\/:PASSWORD@/);
+
+      const gw = startCordon(['gateway', '--port', '0'], {
+        env: {
+          ...env,
+          CORDON_REDIS_URL: `redis://:${pw}@127.0.0.1:${port}/3`,
+          CORDON_LOG_LEVEL: 'info',
+        },
+      });
+      started.push(gw);
+      await gw.waitFor(/"gateway listening"/);
+      // The admin token was installed in database 3, with the password.
+      const keys = spawnSync(
+        'redis-cli',
+        [
+          '-p',
+          String(port),
+          '-a',
+          pw,
+          '--no-auth-warning',
+          '-n',
+          '3',
+          '--scan',
+          '--pattern',
+          'cordon:token:*',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(keys.stdout.trim().split('\n').filter(Boolean)).toHaveLength(1);
+      process.kill(gw.pid, 'SIGINT');
+      expect(await gw.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      protectedRedis.kill('SIGTERM');
+      await new Promise((r) => protectedRedis.once('exit', r));
+    }
   });
 
   /** Starts `cordon ARGS`, expects it to refuse with `code` and one line, and start nothing. */

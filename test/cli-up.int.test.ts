@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,14 @@ describe('cordon up', () => {
     expect(cmds.filter((c) => c.endsWith('gateway/src/main.ts'))).toHaveLength(1);
     expect(cmds.filter((c) => c.endsWith('worker/main.ts'))).toHaveLength(2);
     expect(mountsUnder(s.dataDir).length).toBeGreaterThan(0);
+    // Disjoint sandbox uid ranges: sandboxes of two agents never share a uid.
+    const uidBases = s.tree
+      .filter((p) => p.cmd.endsWith('worker/main.ts'))
+      .map((p) => {
+        const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
+        return Number(environ.find((e) => e.startsWith('CORDON_UID_BASE='))?.split('=')[1]);
+      });
+    expect(uidBases.sort()).toEqual([2_000_000, 2_065_536]);
 
     process.kill(s.up.pid, 'SIGINT');
     await expectStoppedCleanly(s);

@@ -140,3 +140,4 @@ export {
   seqOfStreamId,
   streamId,
 } from './redis.ts';
+export { parseRedisUrl, redisConnectionFromEnv, type RedisConnection } from './redis-connection.ts';

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { parseRedisUrl, type RedisConnection } from '@cordon/protocol';
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.ts';
 import { collect } from '../flags.ts';
@@ -39,6 +40,24 @@ async function runService(main: string, env: NodeJS.ProcessEnv): Promise<void> {
     process.off('SIGTERM', onTerm);
   }
   if (code !== 0) throw new ExitCode(code);
+}
+
+/** Node agent settings without a flag of their own, passed through from the environment. */
+const NODE_TUNING_ENV = [
+  'CORDON_HEARTBEAT_MS',
+  'CORDON_HEARTBEAT_TTL_MS',
+  'CORDON_UID_BASE',
+  'CORDON_UID_COUNT',
+  'CORDON_FS_HOST_STANDBY',
+] as const;
+
+function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = env[n];
+    if (v !== undefined && v !== '') out[n] = v;
+  }
+  return out;
 }
 
 /** A setting from its flag, else its environment variable; `label` names where it came from. */
@@ -80,24 +99,24 @@ async function redisEnv(url: Setting, socket: Setting): Promise<Record<string, s
       'USAGE',
       'no Redis: give --redis-url (or CORDON_REDIS_URL), e.g. redis://127.0.0.1:6379, or --redis-socket (CORDON_REDIS_PATH)',
     );
-  let parsed: URL | null = null;
+  let conn: RedisConnection;
   try {
-    parsed = new URL(url.value);
-  } catch {
-    parsed = null;
+    conn = parseRedisUrl(url.value);
+  } catch (err) {
+    throw new CliError('USAGE', `${url.label} ${(err as Error).message}`);
   }
-  if (!parsed || parsed.protocol !== 'redis:' || !parsed.hostname)
-    throw new CliError(
-      'USAGE',
-      `${url.label} ${url.value}: not a Redis URL; write e.g. redis://127.0.0.1:6379`,
+  // A TLS port would not answer a plain PING; the service reports a bad rediss:// itself.
+  if ('host' in conn && !conn.tls) {
+    const why = await probeRedis(
+      { host: conn.host, port: conn.port },
+      { hasPassword: conn.password !== undefined },
     );
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  const why = await probeRedis({ host, port: Number(parsed.port || 6379) });
-  if (why !== null)
-    throw new CliError(
-      'CORDON',
-      `${url.label} ${url.value}: no Redis answers there (${why}); start it first or fix the url`,
-    );
+    if (why !== null)
+      throw new CliError(
+        'CORDON',
+        `${url.label} ${url.value}: no Redis answers there (${why}); start it first or fix the url`,
+      );
+  }
   return { CORDON_REDIS_URL: url.value };
 }
 
@@ -198,7 +217,7 @@ Examples:
     .option('--capacity <n>', 'execs at once (env CORDON_CAPACITY, default 4)')
     .option(
       '--allow-path <dir>',
-      'host directory usable in place as a codebase (repeatable; default none: uploads only)',
+      'host directory usable in place as a codebase (repeatable; env CORDON_ALLOW_PATHS, ":"-separated; default none: uploads only)',
       collect,
     )
     .option(
@@ -223,9 +242,10 @@ Examples:
         );
       const capS = setting(f['capacity'], '--capacity', env, 'CORDON_CAPACITY');
       const capacity = parseCount(capS.label, capS.value ?? '4', 1, 1024);
-      const allow = ((f['allowPath'] as string[] | undefined) ?? []).map((p) =>
-        path.resolve(cwdOf(io), p),
-      );
+      const allow = [
+        ...((f['allowPath'] as string[] | undefined) ?? []),
+        ...(env['CORDON_ALLOW_PATHS'] ?? '').split(':').filter(Boolean),
+      ].map((p) => path.resolve(cwdOf(io), p));
       const cluster = clusterToken(
         setting(f['clusterToken'], '--cluster-token', env, 'CORDON_CLUSTER_TOKEN', 'CORDON_TOKEN'),
       );
@@ -274,6 +294,8 @@ Examples:
         CORDON_DATA_DIR: dataDir,
         CORDON_CAPACITY: String(capacity),
         ...(allow.length ? { CORDON_ALLOW_PATHS: allow.join(':') } : {}),
+        // Tuning the agent reads itself (validated there); passed through as given.
+        ...pick(env, NODE_TUNING_ENV),
       });
     });
 }

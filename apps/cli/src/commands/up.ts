@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseRedisUrl } from '@cordon/protocol';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { cwdOf, envOf, type Io } from '../io.ts';
@@ -54,11 +55,12 @@ Examples:
       const port = parseCount('--port', f.port, 0, 65535);
       const nodes = parseCount('--nodes', f.nodes, 0, 64);
       const redisUrl = f.redisUrl ?? env['CORDON_REDIS_URL'];
-      if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
-        throw new CliError(
-          'USAGE',
-          `--redis-url ${redisUrl}: not a Redis URL; write e.g. redis://127.0.0.1:6379`,
-        );
+      if (redisUrl !== undefined) {
+        try {
+          parseRedisUrl(redisUrl);
+        } catch (err) {
+          throw new CliError('USAGE', `--redis-url ${(err as Error).message}`);
+        }
       }
       const dataDir = path.resolve(cwdOf(io), f.dataDir ?? defaultDataDir(env));
       const lock = await acquirePidLock(path.join(dataDir, 'up.lock'));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT } from '@cordon/node-agent/uids';
 import { clusterFile, gatewayMain, nodeAgentMain } from './paths.ts';
 import { spawnChild, type Child } from './processes.ts';
 import { startRedis } from './redis.ts';
@@ -115,6 +116,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
           CORDON_NODE_ID: nodeId,
           CORDON_DATA_DIR: nodeDir,
           CORDON_ALLOW_PATHS: (o.allowPaths ?? ['/']).join(':'),
+          // Each agent its own range: sandboxes of two agents must never share a uid.
+          CORDON_UID_BASE: String(SANDBOX_UID_BASE + (i - 1) * SANDBOX_UID_COUNT),
+          CORDON_UID_COUNT: String(SANDBOX_UID_COUNT),
         },
         logFile: path.join(logDir, `${nodeId}.log`),
         ipc: true,

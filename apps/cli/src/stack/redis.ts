@@ -11,13 +11,14 @@ export async function pingRedis(socketPath: string): Promise<boolean> {
 
 /**
  * Whether a Redis answers at a unix socket path or TCP address: null when it replied (+PONG, or
- * an error such as -NOAUTH, which a Redis that wants a password sends), else why not (ENOENT,
- * ECONNREFUSED, "no reply", "not Redis").
+ * -NOAUTH when `hasPassword`: the service will authenticate), else why not (ENOENT,
+ * ECONNREFUSED, "no reply", "not Redis", or that it wants a password the URL does not carry).
  */
 export function probeRedis(
   target: string | { readonly host: string; readonly port: number },
-  timeoutMs = 1_000,
+  o: { readonly timeoutMs?: number; readonly hasPassword?: boolean } = {},
 ): Promise<string | null> {
+  const timeoutMs = o.timeoutMs ?? 1_000;
   return new Promise((resolve) => {
     const s = typeof target === 'string' ? connect(target) : connect(target.port, target.host);
     let settled = false;
@@ -30,7 +31,11 @@ export function probeRedis(
     s.once('connect', () => s.write('PING\r\n'));
     s.once('data', (d) => {
       const reply = d.toString();
-      done(reply.startsWith('+PONG') || reply.startsWith('-') ? null : 'not Redis');
+      if (reply.startsWith('-NOAUTH') && !o.hasPassword) {
+        done('it wants a password: put it in the URL, redis://:PASSWORD@host:port');
+      } else {
+        done(reply.startsWith('+PONG') || reply.startsWith('-') ? null : 'not Redis');
+      }
     });
     s.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
     s.once('close', () => done('closed without a reply'));

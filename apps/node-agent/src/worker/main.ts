@@ -4,6 +4,7 @@
 // message naming what is missing — it never runs commands unsandboxed.
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import { redisConnectionFromEnv, type RedisConnection } from '@cordon/protocol';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startNodeWorker } from './node-worker.ts';
@@ -57,10 +58,13 @@ if (badPath !== undefined) {
   console.error(`--allow-path ${badPath}: must be an absolute directory`);
   process.exit(2);
 }
-const redisUrl = env.CORDON_REDIS_URL ? new URL(env.CORDON_REDIS_URL) : null;
-const redis = env.CORDON_REDIS_PATH
-  ? { path: env.CORDON_REDIS_PATH }
-  : { host: redisUrl?.hostname ?? '127.0.0.1', port: Number(redisUrl?.port || 6379) };
+let redis: RedisConnection;
+try {
+  redis = redisConnectionFromEnv(env);
+} catch (err) {
+  console.error(`CORDON_REDIS_URL: ${(err as Error).message}`);
+  process.exit(2);
+}
 
 const log = pino({ name: 'cordon-node', level: env.CORDON_LOG_LEVEL });
 let worker;
