@@ -64,6 +64,8 @@ class V1ExecCgroup implements ExecCgroup {
   readonly #dirs: V1Dirs;
   #pidsCurrent: HeldCgroupFile | null = null;
   #oomControl: HeldCgroupFile | null = null;
+  /** OOM kills counted before the current use (see reuse()). */
+  #oomBase = 0;
 
   constructor(name: string, dirs: V1Dirs) {
     this.name = name;
@@ -83,11 +85,22 @@ class V1ExecCgroup implements ExecCgroup {
     const current = await readHeld(this.#pidsCurrent, path.join(this.#dirs.pids, 'pids.current'));
     // pids.current counts every task charged to the leaf, exiting and unreaped ones included.
     if (current === null || current.trim() !== '0') await this.killAll();
+    return { oomKills: (await this.#oomKills()) - this.#oomBase };
+  }
+
+  async #oomKills(): Promise<number> {
     const oom = await readHeld(
       this.#oomControl,
       path.join(this.#dirs.memory, 'memory.oom_control'),
     );
-    return { oomKills: parseKeyedLines(oom).get('oom_kill') ?? 0 };
+    return parseKeyedLines(oom).get('oom_kill') ?? 0;
+  }
+
+  async reuse(): Promise<boolean> {
+    const current = await readHeld(this.#pidsCurrent, path.join(this.#dirs.pids, 'pids.current'));
+    if (current === null || current.trim() !== '0') return false;
+    this.#oomBase = await this.#oomKills();
+    return true;
   }
 
   pids(): Promise<number[]> {

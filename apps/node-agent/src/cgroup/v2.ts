@@ -36,6 +36,8 @@ class V2ExecCgroup implements ExecCgroup {
   readonly #dir: string;
   #pidsCurrent: HeldCgroupFile | null = null;
   #memoryEvents: HeldCgroupFile | null = null;
+  /** OOM kills counted before the current use (see reuse()). */
+  #oomBase = 0;
 
   constructor(name: string, dir: string) {
     this.name = name;
@@ -54,8 +56,19 @@ class V2ExecCgroup implements ExecCgroup {
   async finish(): Promise<{ readonly oomKills: number }> {
     const current = await readHeld(this.#pidsCurrent, path.join(this.#dir, 'pids.current'));
     if (current === null || current.trim() !== '0') await this.killAll();
+    return { oomKills: (await this.#oomKills()) - this.#oomBase };
+  }
+
+  async #oomKills(): Promise<number> {
     const events = await readHeld(this.#memoryEvents, path.join(this.#dir, 'memory.events'));
-    return { oomKills: parseKeyedLines(events).get('oom_kill') ?? 0 };
+    return parseKeyedLines(events).get('oom_kill') ?? 0;
+  }
+
+  async reuse(): Promise<boolean> {
+    const current = await readHeld(this.#pidsCurrent, path.join(this.#dir, 'pids.current'));
+    if (current === null || current.trim() !== '0') return false;
+    this.#oomBase = await this.#oomKills();
+    return true;
   }
 
   pids(): Promise<number[]> {

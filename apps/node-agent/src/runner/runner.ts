@@ -283,9 +283,9 @@ export class SandboxRunner {
           durationMs,
           ...mux.counts,
         },
-        // The leaf is empty (verified above); removing it is off the result's critical path,
-        // and close() waits for it.
-        cleanup: leaf.remove(),
+        // The leaf is empty (verified above): it goes to the standby pool for a later exec (or
+        // is removed), off the result's critical path; close() waits for it.
+        cleanup: this.#standbys.recycle(leaf),
       };
     })();
     const result = finished.then((f) => f.result);

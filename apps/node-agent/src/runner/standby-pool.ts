@@ -44,6 +44,10 @@ export class StandbyPool {
   #closed = false;
   /** Bumped by refresh(): standbys of an older generation are never handed out. */
   #generation = 0;
+  /** Empty leaves of finished execs, ready for the next standbys (see recycle()). */
+  readonly #spareLeaves: ExecCgroup[] = [];
+  /** recycle() calls still checking their leaf: the next standby waits for them (< 1 ms). */
+  readonly #recycling = new Set<Promise<void>>();
 
   constructor(opts: StandbyPoolOptions) {
     this.#opts = opts;
@@ -104,12 +108,34 @@ export class StandbyPool {
     this.#fill();
   }
 
-  /** Stops making standbys and discards the ready ones (their leaves are removed). */
+  /**
+   * Takes the leaf of a finished exec (empty: its finish() returned) for a later standby, or
+   * removes it: reusing a leaf spares its removal now and the next one's creation. Keeps at most
+   * `target` spare leaves.
+   */
+  recycle(leaf: ExecCgroup): Promise<void> {
+    const p = this.#recycle(leaf).finally(() => this.#recycling.delete(p));
+    this.#recycling.add(p);
+    return p;
+  }
+
+  async #recycle(leaf: ExecCgroup): Promise<void> {
+    if (!this.#closed && this.#spareLeaves.length < this.#opts.target && (await leaf.reuse())) {
+      this.#spareLeaves.push(leaf);
+      return;
+    }
+    await leaf.remove();
+  }
+
+  /** Stops making standbys, discards the ready ones and removes the spare leaves. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     await this.#making;
-    await Promise.all(this.#ready.splice(0).map((s) => s.discard().catch(() => undefined)));
+    await Promise.all([
+      ...this.#ready.splice(0).map((s) => s.discard().catch(() => undefined)),
+      ...this.#spareLeaves.splice(0).map((l) => l.remove().catch(() => undefined)),
+    ]);
   }
 
   /** Makes standbys in the background, one at a time, up to the target. */
@@ -119,7 +145,10 @@ export class StandbyPool {
     const generation = this.#generation;
     this.#making = (async () => {
       const execId = this.#opts.nextExecId();
-      const leaf = await this.#opts.cgroup.createExec(execId);
+      if (this.#spareLeaves.length === 0 && this.#recycling.size > 0) {
+        await Promise.allSettled([...this.#recycling]);
+      }
+      const leaf = this.#spareLeaves.pop() ?? (await this.#opts.cgroup.createExec(execId));
       if (this.#closed || generation !== this.#generation) {
         await leaf.remove();
         made = !this.#closed;

@@ -107,6 +107,25 @@ describe('CgroupV2Driver (on a mimic directory)', () => {
     expect(await leaf.pids()).toEqual([]);
   });
 
+  it('reuses an empty leaf, counting OOM kills per use; refuses to reuse a populated one', async () => {
+    const sb = await new CgroupV2Driver(root).openSandbox('sb2', {
+      memoryBytes: 1 << 26,
+      cpuMillicores: 100,
+      pids: 8,
+    });
+    const leaf = await sb.createExec('x1');
+    const file = (name: string) => path.join(root, 'cordon/sb2/x1', name);
+    await fsp.writeFile(file('pids.current'), '0\n');
+    await fsp.writeFile(file('memory.events'), 'oom 2\noom_kill 2\n');
+    expect(await leaf.finish()).toEqual({ oomKills: 2 });
+    expect(await leaf.reuse()).toBe(true);
+    expect(await leaf.finish()).toEqual({ oomKills: 0 });
+    await fsp.writeFile(file('memory.events'), 'oom 3\noom_kill 3\n');
+    expect(await leaf.finish()).toEqual({ oomKills: 1 });
+    await fsp.writeFile(file('pids.current'), '1\n');
+    expect(await leaf.reuse()).toBe(false);
+  });
+
   it('rejects cgroup names that could escape the parent', async () => {
     const d = new CgroupV2Driver(root);
     await expect(

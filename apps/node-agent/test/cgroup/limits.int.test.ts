@@ -32,6 +32,17 @@ describe('memory', () => {
     expect(result.exitCode).toBeNull();
   });
 
+  it('an OOM kill counts for its own exec only, also for execs that reuse its cgroup leaf', async () => {
+    const r = await t.sandbox({ limits: { memoryBytes: 64 * MIB } });
+    const oom = await run(r, ['python3', '-c', 'x = b"a" * (300 * 1024 * 1024)']);
+    expect(oom.result.oomKilled).toBe(true);
+    // Finished execs' leaves go to the standby pool: a few execs later one runs in that leaf.
+    for (let i = 0; i < 6; i++) {
+      const { result } = await run(r, ['true']);
+      expect(result.oomKilled).toBe(false);
+    }
+  });
+
   it('an allocation under the limit is not', async () => {
     const r = await t.sandbox({ limits: { memoryBytes: 256 * MIB } });
     const { result, stdout } = await run(r, [

@@ -228,6 +228,33 @@ describe('runner with a standby', () => {
     expect(standbyPids(sb.spec.sandboxId)).toEqual([]);
   });
 
+  it("reuses finished execs' cgroup leaves, all inside the sandbox's cgroup", async () => {
+    const sb = await t.sandbox();
+    const leaves: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      // Seen from the host (inside, the cgroup namespace shows '/').
+      const running = await sb.exec({ argv: ['sleep', '0.2'] });
+      // A standby taken right after it was made may still be joining its leaf.
+      let [pid] = await running.pids();
+      for (let j = 0; j < 100 && pid === undefined; j++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        [pid] = await running.pids();
+      }
+      const line = fs
+        .readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => /:pids:/.test(l));
+      leaves.push(line?.slice(line.indexOf(':pids:') + ':pids:'.length) ?? '');
+      expect((await running.result).exitCode).toBe(0);
+    }
+    for (const leaf of leaves)
+      expect(leaf).toMatch(new RegExp(`^/cordon/${sb.spec.sandboxId}/[^/]+$`));
+    // Ten execs in fewer leaves: a leaf is made (mkdir ×3) and removed once, not per exec.
+    expect(new Set(leaves).size).toBeLessThan(leaves.length);
+    await sb.close();
+    expect(fs.existsSync(`/sys/fs/cgroup/pids/cordon/${sb.spec.sandboxId}`)).toBe(false);
+  });
+
   it('the command gets the same environment through a standby as through the plain wrapper', async () => {
     const parse = (out: string) => out.split('\0').slice(0, -1).sort();
     const primed = await run(r, ['/usr/bin/env', '-0'], { env: { EXTRA: 'a b' } });
