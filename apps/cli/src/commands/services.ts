@@ -49,6 +49,7 @@ const NODE_TUNING_ENV = [
   'CORDON_UID_BASE',
   'CORDON_UID_COUNT',
   'CORDON_FS_HOST_STANDBY',
+  'CORDON_DRAIN_MS',
 ] as const;
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { runHandler } from '../handler/index.ts';
 import type { AfterExec, Sandbox } from '../sandbox/index.ts';
 import type { ShellSession } from '../session/index.ts';
-import { errorInfoOf } from './errors.ts';
+import { errorInfoOf, WorkerError } from './errors.ts';
 import { commitSummary, denialSummary, type NodeState } from './node-state.ts';
 import type { ExecOutput, OutputLinks } from './output-link.ts';
 import type { HeldSandbox } from './runtime.ts';
@@ -64,8 +64,9 @@ export class ExecJobs {
     for (const r of this.#running.values()) if (r.sandboxId === sandboxId) r.controller.abort();
   }
 
-  abortAll(): void {
-    for (const r of this.#running.values()) r.controller.abort();
+  /** Stops every running exec; with `reason`, they fail with it instead of reading canceled. */
+  abortAll(reason?: WorkerError): void {
+    for (const r of this.#running.values()) r.controller.abort(reason);
   }
 
   /**
@@ -120,7 +121,11 @@ export class ExecJobs {
     let outcome: ExecOutcome;
     try {
       const result = await body(out, controller.signal);
-      outcome = { status: result.canceled ? 'canceled' : 'exited', result, error: null };
+      const stopped: unknown = controller.signal.reason;
+      outcome =
+        result.canceled && stopped instanceof WorkerError
+          ? { status: 'failed', result: null, error: stopped.toInfo() }
+          : { status: result.canceled ? 'canceled' : 'exited', result, error: null };
     } catch (err) {
       log.error({ execId, err }, 'exec failed');
       outcome = { status: 'failed', result: null, error: errorInfoOf(err, 'the exec') };

@@ -10,7 +10,7 @@ import {
 } from '@cordon/protocol';
 import type { Logger } from 'pino';
 import { CodebaseJobs } from './codebase-jobs.ts';
-import { errorInfoOf } from './errors.ts';
+import { errorInfoOf, type WorkerError } from './errors.ts';
 import { ExecJobs, type HeldSession } from './exec-jobs.ts';
 import type { NodeState } from './node-state.ts';
 import type { OutputLinks } from './output-link.ts';
@@ -64,8 +64,8 @@ export class JobHandler {
     this.#execs.cancel(execId);
   }
 
-  abortAll(): void {
-    this.#execs.abortAll();
+  abortAll(reason?: WorkerError): void {
+    this.#execs.abortAll(reason);
   }
 
   async handle(job: NodeJob): Promise<void> {

@@ -25,6 +25,8 @@ const Env = z.object({
   CORDON_LOG_LEVEL: z.string().default('info'),
   /** Pre-started fs hosts kept idle for new sandboxes (0: none). */
   CORDON_FS_HOST_STANDBY: z.coerce.number().int().min(0).max(16).optional(),
+  /** On SIGTERM/SIGINT, how long running execs may take to finish before they fail NODE_LOST. */
+  CORDON_DRAIN_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 // Streaming output allocates off-heap Buffers per chunk (pipe reads, websocket frames). By default
@@ -80,6 +82,7 @@ try {
     heartbeatTtlMs: env.CORDON_HEARTBEAT_TTL_MS,
     ...(env.CORDON_UID_BASE === undefined ? {} : { uidBase: env.CORDON_UID_BASE }),
     ...(env.CORDON_UID_COUNT === undefined ? {} : { uidCount: env.CORDON_UID_COUNT }),
+    drainMs: env.CORDON_DRAIN_MS,
     ...(env.CORDON_FS_HOST_STANDBY === undefined
       ? {}
       : { fsHostStandby: env.CORDON_FS_HOST_STANDBY }),

@@ -11,6 +11,7 @@ import {
 import { Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { WorkerError } from './errors.ts';
 import { JobHandler } from './job-handler.ts';
 import { NodeState } from './node-state.ts';
 import { OutputLinks } from './output-link.ts';
@@ -53,6 +54,11 @@ export interface NodeWorkerOptions {
   readonly exitAckTimeoutMs?: number;
   /** Unacknowledged output bytes per gateway. Default 4 MiB. */
   readonly linkWindowBytes?: number;
+  /**
+   * Graceful stop: how long running execs may take to finish (the node still heartbeats, so
+   * gateways keep waiting for them); those still running then fail with NODE_LOST. Default 30 s.
+   */
+  readonly drainMs?: number;
   readonly logger?: Logger;
 }
 
@@ -63,8 +69,9 @@ export interface NodeWorker {
   /** Execs running now. */
   load(): number;
   /**
-   * Stops the worker. Graceful: finish running jobs, unmount sandboxes (their files stay, so a
-   * restart recovers them), deregister. Not graceful: drop everything at once, as a crash would.
+   * Stops the worker. Graceful: take no new job, let running ones finish (at most `drainMs`),
+   * deregister, unmount sandboxes (their files stay, so a restart recovers them). Not graceful:
+   * drop everything at once, as a crash would.
    */
   close(opts?: { graceful?: boolean }): Promise<void>;
 }
@@ -178,9 +185,30 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
     recovery,
     load: () => handler.runningCount,
     async close({ graceful = true } = {}) {
-      await registration.stop(graceful);
-      if (!graceful) handler.abortAll();
-      await Promise.all([execWorker.close(!graceful), ctlWorker.close(!graceful)]);
+      if (graceful) {
+        // Deregistering first would make gateways fail the running execs with NODE_LOST at once
+        // while this agent still waited for them; they finish (bounded) instead, then it goes.
+        const drainMs = o.drainMs ?? 30_000;
+        const late = setTimeout(() => {
+          log.warn({ drainMs, running: handler.runningCount }, 'drain timed out; stopping execs');
+          handler.abortAll(
+            new WorkerError(
+              'NODE_LOST',
+              `node ${nodeId} was stopped and the command did not finish within ${drainMs} ms; run it again`,
+            ),
+          );
+        }, drainMs);
+        try {
+          await Promise.all([execWorker.close(false), ctlWorker.close(false)]);
+        } finally {
+          clearTimeout(late);
+        }
+        await registration.stop(true);
+      } else {
+        await registration.stop(false);
+        handler.abortAll();
+        await Promise.all([execWorker.close(true), ctlWorker.close(true)]);
+      }
       links.close();
       await handler.close();
       await runtime.close();

@@ -58,8 +58,9 @@ async function startRedis(): Promise<string> {
   return path;
 }
 
-const startWorker = (path: string) =>
+const startWorker = (path: string, extra: { drainMs?: number } = {}) =>
   startNodeWorker({
+    ...extra,
     nodeId: 'w1',
     redis: { path },
     clusterToken: CLUSTER_TOKEN,
@@ -375,6 +376,38 @@ describe('node agent (real executor)', () => {
       expect(existsSync(join(dir, 'w1', 'sandboxes', id))).toBe(false);
     } finally {
       await q.close();
+    }
+  });
+
+  it('a graceful stop lets a running exec finish; one that outlasts the drain fails NODE_LOST', async () => {
+    const sb = await trpc.sandboxes.create.mutate({ preset: 'development' });
+    const running = async (argv: string[]) => {
+      const { execId } = await trpc.sandboxes.exec.mutate({ sandboxId: sb.id, argv });
+      for (let i = 0; i < 400; i++) {
+        if ((await trpc.execs.get.query({ execId })).status === 'running') return execId;
+        await sleep(10);
+      }
+      throw new Error(`exec ${execId} never started`);
+    };
+    const quick = await running(['sh', '-c', 'sleep 0.5; echo done']);
+    await worker.close({ graceful: true });
+    expect(await trpc.execs.wait.query({ execId: quick })).toMatchObject({
+      status: 'exited',
+      result: { exitCode: 0 },
+    });
+
+    worker = await startWorker(redisPath, { drainMs: 300 });
+    try {
+      const slow = await running(['sleep', '60']);
+      await worker.close({ graceful: true });
+      expect(await codeOf(trpc.execs.wait.query({ execId: slow }))).toBe('NODE_LOST');
+      const rec = await trpc.execs.get.query({ execId: slow });
+      expect(rec.status).toBe('failed');
+      expect(rec.error?.message).toMatch(
+        /was stopped and the command did not finish within 300 ms/,
+      );
+    } finally {
+      worker = await startWorker(redisPath);
     }
   });
 
