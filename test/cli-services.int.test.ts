@@ -215,6 +215,22 @@ describe('cordon gateway + cordon node (multi-host mode)', () => {
     }
   });
 
+  it('warns when listening on a wildcard address without a cluster URL nodes can dial', async () => {
+    const gw = startCordon(['gateway', '--host', '0.0.0.0', '--port', '0'], {
+      env: {
+        ...basicEnv(),
+        CORDON_REDIS_PATH: socket,
+        CORDON_CLUSTER_TOKEN: secret(),
+        CORDON_LOG_LEVEL: 'info',
+      },
+    });
+    started.push(gw);
+    await gw.waitFor(/set CORDON_PUBLIC_CLUSTER_URL/);
+    expect(gw.stdout()).toMatch(/"clusterUrl":"ws:\/\/0\.0\.0\.0:\d+\/cluster"/);
+    process.kill(gw.pid, 'SIGINT');
+    expect(await gw.exited).toEqual({ code: 0, signal: null });
+  });
+
   /** Starts `cordon ARGS`, expects it to refuse with `code` and one line, and start nothing. */
   async function expectRefused(
     args: readonly string[],

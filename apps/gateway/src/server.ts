@@ -191,6 +191,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   janitor.start();
   log.info({ port, clusterUrl }, 'gateway listening');
+  if (options.publicClusterUrl === undefined && ['0.0.0.0', '::', ''].includes(options.host)) {
+    log.warn(
+      { clusterUrl },
+      'node agents on other hosts cannot dial a wildcard address: set CORDON_PUBLIC_CLUSTER_URL (publicClusterUrl) to this host’s address',
+    );
+  }
 
   return {
     httpUrl: `http://${hostPart}:${port}${TRPC_PATH}`,
