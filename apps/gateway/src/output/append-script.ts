@@ -16,7 +16,8 @@
  * sees an entry that is undone. The undo also sets the stream's last id back (XSETID), else Redis
  * would refuse the seq that was missing when it arrives. Whether the XADD stored anything is read from the stream's
  * length (noted before it), so a failed XADD (duplicate id, out of memory) is never mistaken for
- * a stored chunk, and an entry that was already there (such as the `end` entry) is never deleted.
+ * a stored chunk; only an entry above the last recorded seq is ever deleted (never the `end`
+ * entry, never a chunk already stored).
  *
  * The gateway pipelines these transactions (it does not wait for one reply before sending the
  * next), so a failed one must not let a later seq in ahead of it: a seq that is not exactly
@@ -24,34 +25,55 @@
  * gateway drops the connection. The last stored seq is kept in the exec hash (`outSeq`).
  */
 
-/** KEYS: output stream, scratch key. */
+/** KEYS: output stream, scratch key. Notes the stream's length (and which stream it is). */
 export const APPEND_BEFORE_LUA = `
-redis.call('SET', KEYS[2], redis.call('XLEN', KEYS[1]))
+redis.call('SET', KEYS[2], redis.call('XLEN', KEYS[1]) .. ' ' .. KEYS[1])
 `;
 
 /**
  * KEYS: exec hash, output stream, scratch key. ARGV: nodeId, seq, maxLen, ttlMs.
  * Returns an APPEND_RESULT.
+ *
+ * Also correct when it runs without its transaction: ioredis resends the unanswered commands of
+ * a connection that dropped, so a cut transaction can come back as a lone XADD and this script.
+ * Then the scratch is missing (each run deletes it) and whether the chunk is stored is read from
+ * the newest entry instead — a copy of up to 256 KiB into Lua, only on that path.
  */
 export const APPEND_AFTER_LUA = `
 local h = redis.call('HMGET', KEYS[1], 'status', 'nodeId', 'outSeq')
 local seq = tonumber(ARGV[2])
+local id = ARGV[2] .. '-0'
 local lastSeq = tonumber(h[3]) or 0
-local added = redis.call('XLEN', KEYS[2]) == tonumber(redis.call('GET', KEYS[3])) + 1
+local noted = redis.call('GET', KEYS[3])
+redis.call('DEL', KEYS[3])
+local added = nil
+if noted then
+  local len, key = string.match(noted, '^(%d+) (.+)$')
+  if key == KEYS[2] then added = redis.call('XLEN', KEYS[2]) == tonumber(len) + 1 end
+end
+local function topIsThisChunk()
+  local t = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if #t == 0 or t[1][1] ~= id then return false end
+  local f = t[1][2]
+  for i = 1, #f, 2 do
+    if f[i] == 'k' then return f[i + 1] == 'chunk' end
+  end
+  return false
+end
 local code = 1
 if h[2] ~= ARGV[1] then code = -2
 elseif h[1] ~= 'running' then code = -1
 elseif lastSeq >= seq then code = 0
 elseif seq ~= lastSeq + 1 then code = -3
-elseif not added then code = -4 end
+elseif not added and not topIsThisChunk() then code = -4 end
 if code == 1 then
   redis.call('HSET', KEYS[1], 'outSeq', ARGV[2])
   redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
   return 1
 end
-if added then
-  redis.call('XDEL', KEYS[2], ARGV[2] .. '-0')
+if seq > lastSeq and (added or (added == nil and topIsThisChunk())) then
+  redis.call('XDEL', KEYS[2], id)
   local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
   if #top == 0 then redis.call('DEL', KEYS[2])
   else redis.call('XSETID', KEYS[2], top[1][1]) end

@@ -8,7 +8,7 @@ import { FINALIZE_EXEC_LUA, redisKeys, type ChunkFrame } from '@cordon/protocol'
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendChunk } from '../../src/output/append-chunk.ts';
-import { APPEND_RESULT } from '../../src/output/append-script.ts';
+import { APPEND_AFTER_LUA, APPEND_RESULT } from '../../src/output/append-script.ts';
 import { runningExec } from '../observability/synthetic-node.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
@@ -130,6 +130,46 @@ describe('appendChunk', () => {
     expect(await appendChunk(redis, target, chunk(id, 1))).toBe(APPEND_RESULT.notStored);
     expect(await redis.hget(redisKeys.exec(id), 'outSeq')).toBeNull();
     expect((await entries(id)).map(([eid]) => eid)).toEqual(['5-0']);
+  });
+
+  it('stays correct when a cut transaction comes back as a lone XADD and check', async () => {
+    // ioredis resends a dropped connection's unanswered commands; MULTI and the length note may
+    // have been answered already, so the XADD and the check can run on their own.
+    const lone = async (id: string, seq: number, nodeId: string) => {
+      await redis.xadd(
+        redisKeys.execOutput(id),
+        `${seq}-0`,
+        'k',
+        'chunk',
+        's',
+        'stdout',
+        'd',
+        `c${seq}`,
+      );
+      return redis.eval(
+        APPEND_AFTER_LUA,
+        3,
+        redisKeys.exec(id),
+        redisKeys.execOutput(id),
+        redisKeys.appendScratch(),
+        nodeId,
+        seq,
+        1000,
+        60_000,
+      );
+    };
+    const id = await exec();
+    await appendChunk(redis, target, chunk(id, 1));
+    // A note left by another stream's append does not count for this one.
+    await redis.set(redisKeys.appendScratch(), `0 ${redisKeys.execOutput('ex_other')}`);
+    expect(await lone(id, 2, target.nodeId)).toBe(APPEND_RESULT.stored);
+    expect(await redis.hget(redisKeys.exec(id), 'outSeq')).toBe('2');
+    // The node resends it (it never got the ack): a duplicate, not a refusal forever.
+    expect(await appendChunk(redis, target, chunk(id, 2))).toBe(APPEND_RESULT.duplicate);
+    // Another node's lone XADD is undone, and the next seq is still accepted.
+    expect(await lone(id, 3, 'n2')).toBe(APPEND_RESULT.wrongNode);
+    expect((await entries(id)).map(([eid]) => eid)).toEqual(['1-0', '2-0']);
+    expect(await appendChunk(redis, target, chunk(id, 3))).toBe(APPEND_RESULT.stored);
   });
 
   it('keeps other commands on the connection out of the transaction', async () => {
