@@ -10,8 +10,10 @@ import type { Writable } from 'node:stream';
  *
  * ioredis hands `toWritable` the connection's socket (its own EVALSHA fallback overrides it the
  * same way); the pieces written here and the tail ioredis writes with what we return go out
- * corked, as one writev. Send it with `redis.sendCommand` only — not in a pipeline or MULTI,
- * which collect `toWritable`'s result instead of writing it to the socket.
+ * corked, as one writev. Send it with `redis.sendCommand` (a MULTI sent that way is fine), not
+ * through ioredis's `pipeline()` or `multi()`, which collect `toWritable`'s result instead of
+ * writing it to the socket. Commands queued while disconnected, and unanswered ones resent after
+ * a reconnect, go through `sendCommand` again, so they take this path too.
  */
 export class DirectBufferCommand extends Command {
   override toWritable(socket: object): string | Buffer {
