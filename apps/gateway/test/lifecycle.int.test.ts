@@ -153,8 +153,11 @@ describe('lifecycle', () => {
     expect(node.ready.recovery).toMatchObject({ sandboxesRemoved: 1, sandboxesRecovered: 1 });
     expect(existsSync(sandboxDir(gone.id))).toBe(false);
     // Its cgroup, left by the killed agent, too (v1 here: one per controller; v2: one).
-    for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory', '/sys/fs/cgroup'])
-      expect(existsSync(`${root}/cordon/${gone.id}`)).toBe(false);
+    for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory', '/sys/fs/cgroup']) {
+      expect(existsSync(`${root}/cordon/n1/${gone.id}`)).toBe(false);
+      if (existsSync(`${root}/cordon/n1`))
+        expect(existsSync(`${root}/cordon/n1/${keep.id}`)).toBe(true);
+    }
     expect(await stateOf(gone.id)).toBe('destroyed');
     expect(await stateOf(keep.id)).toBe('ready');
     await c.trpc.sandboxes.destroy.mutate({ sandboxId: keep.id });

@@ -126,6 +126,24 @@ export function parseKeyedLines(text: string | null): Map<string, number> {
   return m;
 }
 
+/** Names of the cgroups directly below `dir` (none when it does not exist). */
+export async function childCgroups(dir: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** A parent path such as `cordon/node-1`, checked segment by segment; returns its segments. */
+export function checkCgroupParent(parent: string): string[] {
+  const segments = parent.split('/');
+  for (const s of segments) checkCgroupName('cgroup parent', s);
+  return segments;
+}
+
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 export function checkCgroupName(kind: string, id: string): void {
   if (!ID_RE.test(id) || id === '.' || id === '..') {

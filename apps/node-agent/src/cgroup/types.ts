@@ -1,6 +1,7 @@
 // The contract between the runner and a cgroup driver (v1 or v2). A sandbox has one cgroup that
-// holds its limits (`cordon/<sandboxId>`); every exec (or session) gets a leaf below it
-// (`cordon/<sandboxId>/<execId>`) so it can be signalled, killed and accounted on its own.
+// holds its limits (`<parent>/<sandboxId>`; a node agent's parent is `cordon/<nodeId>`, so it can
+// tell its own leftovers from another agent's); every exec (or session) gets a leaf below it
+// (`<parent>/<sandboxId>/<execId>`) so it can be signalled, killed and accounted on its own.
 
 export interface CgroupLimits {
   readonly memoryBytes: number;
@@ -56,8 +57,10 @@ export interface SandboxCgroup {
 
 export interface CgroupDriver {
   readonly version: 1 | 2;
-  /** Creates (or reuses) `cordon/<sandboxId>` and writes the limits. */
+  /** Creates (or reuses) `<parent>/<sandboxId>` and writes the limits. */
   openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup>;
+  /** The sandbox cgroups under this driver's parent (whoever made them). */
+  listSandboxes(): Promise<string[]>;
   /**
    * Kills whatever is left in `cordon/<sandboxId>` and removes it with its leaves, without opening
    * it: for a sandbox destroyed while its agent was down. No-op when it does not exist.

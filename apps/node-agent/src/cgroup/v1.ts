@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { V1Controller } from './detect.ts';
 import {
   checkCgroupName,
+  checkCgroupParent,
+  childCgroups,
   HeldCgroupFile,
   killUntilEmpty,
   mkdirCgroup,
@@ -148,14 +150,24 @@ class V1SandboxCgroup implements SandboxCgroup {
   readonly #mounts: Readonly<Partial<Record<V1Controller, string>>>;
   readonly #dirs: V1Dirs;
 
-  constructor(sandboxId: string, mounts: Readonly<Partial<Record<V1Controller, string>>>) {
+  readonly #parent: readonly string[];
+
+  constructor(
+    sandboxId: string,
+    mounts: Readonly<Partial<Record<V1Controller, string>>>,
+    parent: readonly string[],
+  ) {
     this.sandboxId = sandboxId;
     this.#mounts = mounts;
-    this.#dirs = dirsFor(mounts, path.join(CORDON_PARENT, sandboxId));
+    this.#parent = parent;
+    this.#dirs = dirsFor(mounts, path.join(...parent, sandboxId));
   }
 
   async init(limits: CgroupLimits): Promise<void> {
-    for (const d of dirsFor(this.#mounts, CORDON_PARENT).all) await mkdirCgroup(d);
+    for (let i = 1; i <= this.#parent.length; i++) {
+      for (const d of dirsFor(this.#mounts, path.join(...this.#parent.slice(0, i))).all)
+        await mkdirCgroup(d);
+    }
     for (const d of this.#dirs.all) await mkdirCgroup(d);
     await this.#writeMemory(limits.memoryBytes);
     await writeCgroupFile(
@@ -195,7 +207,7 @@ class V1SandboxCgroup implements SandboxCgroup {
 
   async createExec(execId: string): Promise<ExecCgroup> {
     checkCgroupName('execId', execId);
-    const dirs = dirsFor(this.#mounts, path.join(CORDON_PARENT, this.sandboxId, execId));
+    const dirs = dirsFor(this.#mounts, path.join(...this.#parent, this.sandboxId, execId));
     await Promise.all(dirs.all.map((d) => mkdirCgroup(d)));
     const leaf = new V1ExecCgroup(`${this.sandboxId}/${execId}`, dirs);
     await leaf.hold();
@@ -224,20 +236,27 @@ class V1SandboxCgroup implements SandboxCgroup {
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
   readonly #mounts: Readonly<Partial<Record<V1Controller, string>>>;
+  readonly #parent: readonly string[];
 
-  constructor(mounts: Readonly<Partial<Record<V1Controller, string>>>) {
+  /** `parent`: where sandbox cgroups go in each hierarchy, e.g. `cordon/node-1`. */
+  constructor(mounts: Readonly<Partial<Record<V1Controller, string>>>, parent = CORDON_PARENT) {
     this.#mounts = mounts;
+    this.#parent = checkCgroupParent(parent);
   }
 
   async openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup> {
     checkCgroupName('sandboxId', sandboxId);
-    const sb = new V1SandboxCgroup(sandboxId, this.#mounts);
+    const sb = new V1SandboxCgroup(sandboxId, this.#mounts, this.#parent);
     await sb.init(limits);
     return sb;
   }
 
+  listSandboxes(): Promise<string[]> {
+    return childCgroups(dirsFor(this.#mounts, path.join(...this.#parent)).pids);
+  }
+
   async removeSandbox(sandboxId: string): Promise<void> {
     checkCgroupName('sandboxId', sandboxId);
-    await new V1SandboxCgroup(sandboxId, this.#mounts).remove();
+    await new V1SandboxCgroup(sandboxId, this.#mounts, this.#parent).remove();
   }
 }

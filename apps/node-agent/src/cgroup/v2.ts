@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupError } from './errors.ts';
 import {
   checkCgroupName,
+  checkCgroupParent,
+  childCgroups,
   HeldCgroupFile,
   killUntilEmpty,
   mkdirCgroup,
@@ -123,22 +125,27 @@ class V2SandboxCgroup implements SandboxCgroup {
   readonly #root: string;
   readonly #dir: string;
 
-  constructor(root: string, sandboxId: string) {
+  readonly #parent: readonly string[];
+
+  constructor(root: string, sandboxId: string, parent: readonly string[]) {
     this.sandboxId = sandboxId;
     this.#root = root;
-    this.#dir = path.join(root, CORDON_PARENT, sandboxId);
+    this.#parent = parent;
+    this.#dir = path.join(root, ...parent, sandboxId);
   }
 
   async init(limits: CgroupLimits): Promise<void> {
-    const parent = path.join(this.#root, CORDON_PARENT);
     // Controllers must be enabled on every level above the cgroup that uses them.
     await writeCgroupFile(
       path.join(this.#root, 'cgroup.subtree_control'),
       SUBTREE,
       'CREATE_FAILED',
     );
-    await mkdirCgroup(parent);
-    await writeCgroupFile(path.join(parent, 'cgroup.subtree_control'), SUBTREE, 'CREATE_FAILED');
+    for (let i = 1; i <= this.#parent.length; i++) {
+      const level = path.join(this.#root, ...this.#parent.slice(0, i));
+      await mkdirCgroup(level);
+      await writeCgroupFile(path.join(level, 'cgroup.subtree_control'), SUBTREE, 'CREATE_FAILED');
+    }
     await mkdirCgroup(this.#dir);
     await writeCgroupFile(path.join(this.#dir, 'cgroup.subtree_control'), SUBTREE, 'CREATE_FAILED');
     await writeCgroupFile(
@@ -183,20 +190,27 @@ class V2SandboxCgroup implements SandboxCgroup {
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
   readonly #root: string;
+  readonly #parent: readonly string[];
 
-  constructor(root: string) {
+  /** `parent`: where sandbox cgroups go below `root`, e.g. `cordon/node-1`. */
+  constructor(root: string, parent = CORDON_PARENT) {
     this.#root = root;
+    this.#parent = checkCgroupParent(parent);
   }
 
   async openSandbox(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroup> {
     checkCgroupName('sandboxId', sandboxId);
-    const sb = new V2SandboxCgroup(this.#root, sandboxId);
+    const sb = new V2SandboxCgroup(this.#root, sandboxId, this.#parent);
     await sb.init(limits);
     return sb;
   }
 
+  listSandboxes(): Promise<string[]> {
+    return childCgroups(path.join(this.#root, ...this.#parent));
+  }
+
   async removeSandbox(sandboxId: string): Promise<void> {
     checkCgroupName('sandboxId', sandboxId);
-    await new V2SandboxCgroup(this.#root, sandboxId).remove();
+    await new V2SandboxCgroup(this.#root, sandboxId, this.#parent).remove();
   }
 }

@@ -90,6 +90,7 @@ export async function startNodeWorker(o: NodeWorkerOptions): Promise<NodeWorker>
   logRedisErrors(redis, log, 'state');
   const state = new NodeState(redis, nodeId, o.execTtlMs ?? 24 * 60 * 60 * 1000);
   const { runtime, recovered } = await NodeRuntime.open({
+    nodeId,
     dataDir: o.dataDir,
     allowPaths: o.allowPaths ?? [],
     ...(o.uidBase === undefined ? {} : { uidBase: o.uidBase }),

@@ -24,6 +24,8 @@ export interface RecoveryReport {
   readonly sandboxesLost: number;
   readonly sandboxesRemoved: number;
   readonly codebasesRecovered: number;
+  /** Sandbox cgroups of this node that no sandbox it holds owns (a killed run's leftovers). */
+  readonly cgroupsRemoved: number;
 }
 
 const lostOutcome = (nodeId: string): ExecOutcome => ({
@@ -138,5 +140,6 @@ export async function recoverNode(
     sandboxesLost: lost,
     sandboxesRemoved: removed,
     codebasesRecovered,
+    cgroupsRemoved: await runtime.removeStrayCgroups(),
   };
 }

@@ -65,6 +65,8 @@ export interface HeldSandbox {
 }
 
 export interface RuntimeOptions {
+  /** Sandbox cgroups go to `cordon/<nodeId>` (default `cordon`, shared with other agents). */
+  readonly nodeId?: string;
   readonly dataDir: string;
   /** Host directories accepted as `path` codebases. */
   readonly allowPaths: readonly string[];
@@ -180,7 +182,10 @@ export class NodeRuntime {
     spawner.start();
     const ctx: NodeContext = {
       host,
-      cgroups: createCgroupDriver(host.cgroup),
+      cgroups: createCgroupDriver(
+        host.cgroup,
+        o.nodeId === undefined ? {} : { parent: `cordon/${o.nodeId}` },
+      ),
       spawner,
       hub: new CodebaseHub(),
       commits: new CommitQueue(),
@@ -314,6 +319,29 @@ export class NodeRuntime {
     await fsp.rm(this.#dirOf(sandboxId), { recursive: true, force: true });
     const s = held?.spec ?? spec;
     if (s?.scratch) await this.codebases.delete(s.codebaseId);
+  }
+
+  /**
+   * Removes the sandbox cgroups under this node's parent that no sandbox it holds owns: a killed
+   * run's, kept by no record any more (its sandboxes are re-opened or destroyed before this).
+   * Only meaningful with `nodeId` (otherwise the parent is shared with other agents): a no-op
+   * without it. Returns how many were removed.
+   */
+  async removeStrayCgroups(): Promise<number> {
+    if (this.#o.nodeId === undefined) return 0;
+    let removed = 0;
+    for (const id of await this.ctx.cgroups.listSandboxes()) {
+      if (this.#held.has(id)) continue;
+      // One that cannot be emptied (a task stuck in D state) is left; the next start tries again.
+      if (
+        await this.ctx.cgroups.removeSandbox(id).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed++;
+    }
+    return removed;
   }
 
   /** Unmounts every sandbox but keeps their files, so a restarted agent recovers them. */

@@ -126,6 +126,18 @@ describe('CgroupV2Driver (on a mimic directory)', () => {
     expect(await leaf.reuse()).toBe(false);
   });
 
+  it('puts sandboxes under a nested parent, enabling controllers on every level, and lists them', async () => {
+    const d = new CgroupV2Driver(root, 'cordon/node-1');
+    await d.openSandbox('sb3', { memoryBytes: 1 << 26, cpuMillicores: 100, pids: 8 });
+    const read = (p: string): string => fs.readFileSync(path.join(root, p), 'utf8');
+    expect(read('cordon/cgroup.subtree_control')).toBe('+memory +cpu +pids');
+    expect(read('cordon/node-1/cgroup.subtree_control')).toBe('+memory +cpu +pids');
+    expect(read('cordon/node-1/sb3/pids.max')).toBe('8');
+    expect(await d.listSandboxes()).toEqual(['sb3']);
+    expect(await new CgroupV2Driver(root, 'cordon/node-2').listSandboxes()).toEqual([]);
+    expect(() => new CgroupV2Driver(root, 'cordon/../x')).toThrow(/not a valid cgroup name/);
+  });
+
   it('rejects cgroup names that could escape the parent', async () => {
     const d = new CgroupV2Driver(root);
     await expect(

@@ -3,7 +3,7 @@
 // sessions, handlers, host-path codebases and the allow-list, policy hash refusal, and recovery
 // of a sandbox (with its uncommitted delta) after the agent restarts on the same data dir.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -423,7 +423,24 @@ describe('node agent (real executor)', () => {
     expect(state).toBe('lost');
     expect((await trpc.nodes.list.query()).find((n) => n.id === 'w1')?.status).toBe('down');
 
+    // A killed run's sandbox cgroup without a sandbox (another node's must stay).
+    const stale = ['memory', 'cpu', 'pids'].flatMap((c) => [
+      `/sys/fs/cgroup/${c}/cordon/w1/sb_stale_leftover/x1`,
+      `/sys/fs/cgroup/${c}/cordon/w-other/sb_other`,
+    ]);
+    for (const d of stale) mkdirSync(d, { recursive: true });
     worker = await startWorker(redisPath);
+    try {
+      expect(worker.recovery.cgroupsRemoved).toBe(1);
+      expect(existsSync('/sys/fs/cgroup/pids/cordon/w1/sb_stale_leftover')).toBe(false);
+      expect(existsSync('/sys/fs/cgroup/pids/cordon/w-other/sb_other')).toBe(true);
+      expect(existsSync(`/sys/fs/cgroup/pids/cordon/w1/${sb.id}`)).toBe(true);
+    } finally {
+      for (const c of ['memory', 'cpu', 'pids']) {
+        rmdirSync(`/sys/fs/cgroup/${c}/cordon/w-other/sb_other`);
+        rmdirSync(`/sys/fs/cgroup/${c}/cordon/w-other`);
+      }
+    }
     expect(worker.recovery.sandboxesRecovered).toBeGreaterThanOrEqual(2);
     expect((await trpc.sandboxes.get.query({ sandboxId: sb.id })).state).toBe('ready');
     expect((await run(sb.id, ['cat', 'kept.txt'])).stdout).toBe('pending\n');
