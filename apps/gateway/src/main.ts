@@ -1,7 +1,7 @@
 // Entry point of a gateway process: `node apps/gateway/src/main.ts`, configured by environment
 // variables (validated at start; exit code 2 names the bad one).
 import { setFlagsFromString } from 'node:v8';
-import { redisConnectionFromEnv, type RedisConnection } from '@cordon/protocol';
+import { redisConnectionFromEnv, RedisUrlSchema } from '@cordon/protocol';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startGateway } from './server.ts';
@@ -10,7 +10,7 @@ const Env = z.object({
   CORDON_CLUSTER_TOKEN: z.string().min(16),
   CORDON_ADMIN_TOKEN: z.string().min(16).optional(),
   CORDON_REDIS_PATH: z.string().optional(),
-  CORDON_REDIS_URL: z.string().optional(),
+  CORDON_REDIS_URL: RedisUrlSchema.optional(),
   CORDON_HOST: z.string().default('127.0.0.1'),
   CORDON_PORT: z.coerce.number().int().min(0).max(65535).default(7420),
   CORDON_PUBLIC_CLUSTER_URL: z.url().optional(),
@@ -31,13 +31,7 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
-let redis: RedisConnection;
-try {
-  redis = redisConnectionFromEnv(env);
-} catch (err) {
-  console.error(`CORDON_REDIS_URL: ${(err as Error).message}`);
-  process.exit(2);
-}
+const redis = redisConnectionFromEnv(env);
 const gw = await startGateway({
   redis,
   clusterToken: env.CORDON_CLUSTER_TOKEN,

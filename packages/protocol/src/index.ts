@@ -140,4 +140,9 @@ export {
   seqOfStreamId,
   streamId,
 } from './redis.ts';
-export { parseRedisUrl, redisConnectionFromEnv, type RedisConnection } from './redis-connection.ts';
+export {
+  parseRedisUrl,
+  redisConnectionFromEnv,
+  RedisUrlSchema,
+  type RedisConnection,
+} from './redis-connection.ts';

@@ -2,6 +2,7 @@
 // CORDON_REDIS_PATH), turned into the connection options ioredis takes. One parser for all three,
 // so a URL one of them accepts is never half-read by another (the services used to keep only
 // host and port: a password or database number in the URL was silently dropped).
+import { z } from 'zod';
 
 /** ioredis connection options: a unix socket, or TCP (TLS for `rediss:`). */
 export type RedisConnection =
@@ -46,12 +47,21 @@ export function parseRedisUrl(raw: string): RedisConnection {
   };
 }
 
-/** The connection a service's environment names: the socket if given, else the URL, else local. */
+/** CORDON_REDIS_URL in a service's environment schema: parsed, or an issue saying how to write it. */
+export const RedisUrlSchema = z.string().transform((raw, ctx): RedisConnection => {
+  try {
+    return parseRedisUrl(raw);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** The connection a service's (parsed) environment names: the socket, else the URL, else local. */
 export function redisConnectionFromEnv(env: {
   readonly CORDON_REDIS_PATH?: string | undefined;
-  readonly CORDON_REDIS_URL?: string | undefined;
+  readonly CORDON_REDIS_URL?: RedisConnection | undefined;
 }): RedisConnection {
   if (env.CORDON_REDIS_PATH) return { path: env.CORDON_REDIS_PATH };
-  if (env.CORDON_REDIS_URL) return parseRedisUrl(env.CORDON_REDIS_URL);
-  return { host: '127.0.0.1', port: 6379 };
+  return env.CORDON_REDIS_URL ?? { host: '127.0.0.1', port: 6379 };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRedisUrl, redisConnectionFromEnv } from '../src/redis-connection.ts';
+import { z } from 'zod';
+import { parseRedisUrl, redisConnectionFromEnv, RedisUrlSchema } from '../src/redis-connection.ts';
 
 describe('parseRedisUrl', () => {
   it('keeps everything the URL says: credentials, database, TLS, IPv6', () => {
@@ -35,13 +36,23 @@ describe('parseRedisUrl', () => {
 describe('redisConnectionFromEnv', () => {
   it('prefers the socket, then the URL, then local Redis', () => {
     expect(
-      redisConnectionFromEnv({ CORDON_REDIS_PATH: '/r.sock', CORDON_REDIS_URL: 'redis://h' }),
+      redisConnectionFromEnv({
+        CORDON_REDIS_PATH: '/r.sock',
+        CORDON_REDIS_URL: { host: 'h', port: 6379 },
+      }),
     ).toEqual({ path: '/r.sock' });
-    expect(redisConnectionFromEnv({ CORDON_REDIS_URL: 'redis://:pw@h:7' })).toEqual({
-      host: 'h',
-      port: 7,
-      password: 'pw',
-    });
+    const env = z
+      .object({ CORDON_REDIS_URL: RedisUrlSchema.optional() })
+      .parse({ CORDON_REDIS_URL: 'redis://:pw@h:7' });
+    expect(redisConnectionFromEnv(env)).toEqual({ host: 'h', port: 7, password: 'pw' });
     expect(redisConnectionFromEnv({})).toEqual({ host: '127.0.0.1', port: 6379 });
+  });
+});
+
+describe('RedisUrlSchema', () => {
+  it('turns a bad URL into an issue naming how to write it', () => {
+    const r = RedisUrlSchema.safeParse('localhost:6379');
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(/not a Redis URL; write e\.g\. redis:\/\//);
   });
 });

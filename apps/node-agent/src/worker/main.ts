@@ -4,7 +4,7 @@
 // message naming what is missing — it never runs commands unsandboxed.
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
-import { redisConnectionFromEnv, type RedisConnection } from '@cordon/protocol';
+import { redisConnectionFromEnv, RedisUrlSchema } from '@cordon/protocol';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startNodeWorker } from './node-worker.ts';
@@ -14,7 +14,7 @@ const Env = z.object({
   CORDON_CLUSTER_TOKEN: z.string().min(16),
   CORDON_DATA_DIR: z.string().min(1),
   CORDON_REDIS_PATH: z.string().optional(),
-  CORDON_REDIS_URL: z.string().optional(),
+  CORDON_REDIS_URL: RedisUrlSchema.optional(),
   CORDON_CAPACITY: z.coerce.number().int().min(1).default(4),
   CORDON_HEARTBEAT_MS: z.coerce.number().int().min(50).default(1_000),
   CORDON_HEARTBEAT_TTL_MS: z.coerce.number().int().min(100).default(5_000),
@@ -60,13 +60,7 @@ if (badPath !== undefined) {
   console.error(`--allow-path ${badPath}: must be an absolute directory`);
   process.exit(2);
 }
-let redis: RedisConnection;
-try {
-  redis = redisConnectionFromEnv(env);
-} catch (err) {
-  console.error(`CORDON_REDIS_URL: ${(err as Error).message}`);
-  process.exit(2);
-}
+const redis = redisConnectionFromEnv(env);
 
 const log = pino({ name: 'cordon-node', level: env.CORDON_LOG_LEVEL });
 let worker;
