@@ -122,7 +122,16 @@ return 1
 `;
 
 /**
- * Moves a sandbox between states. KEYS: sandbox hash. ARGV: from ('*' = any non-final), to, errorJson.
+ * How long the record of a destroyed or failed sandbox, or a deleted or failed codebase, is kept
+ * (`get` answers with its final state and error meanwhile); then it expires, so agents that
+ * create and destroy sandboxes all day do not grow Redis for good. Listings drop such records at
+ * once (see the gateway's state/listing.ts).
+ */
+export const FINAL_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Moves a sandbox between states. KEYS: sandbox hash, its commits list. ARGV: from ('*' = any
+ * non-final), to, errorJson. A final state (destroyed, failed) starts both keys' expiry.
  * Returns 1 moved, 0 not in `from`.
  */
 export const SANDBOX_TRANSITION_LUA = `
@@ -134,6 +143,10 @@ elseif st ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
+if ARGV[2] == 'destroyed' or ARGV[2] == 'failed' then
+  redis.call('PEXPIRE', KEYS[1], ${FINAL_RECORD_TTL_MS})
+  redis.call('PEXPIRE', KEYS[2], ${FINAL_RECORD_TTL_MS})
+end
 redis.call('PUBLISH', '${P}:done', 'sandbox:' .. redis.call('HGET', KEYS[1], 'id'))
 return 1
 `;
@@ -141,6 +154,7 @@ return 1
 /**
  * Moves a codebase or session between states (same contract as SANDBOX_TRANSITION_LUA, on the
  * hash's `state` field). KEYS: hash. ARGV: from ('*' = any non-final), to, errorJson, channel prefix.
+ * A codebase's final state (deleted, failed) starts its expiry (sessions expire on their own).
  */
 export const STATE_TRANSITION_LUA = `
 local st = redis.call('HGET', KEYS[1], 'state')
@@ -151,6 +165,9 @@ elseif st ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3])
+if ARGV[4] == 'codebase' and (ARGV[2] == 'deleted' or ARGV[2] == 'failed') then
+  redis.call('PEXPIRE', KEYS[1], ${FINAL_RECORD_TTL_MS})
+end
 redis.call('PUBLISH', '${P}:done', ARGV[4] .. ':' .. redis.call('HGET', KEYS[1], 'id'))
 return 1
 `;

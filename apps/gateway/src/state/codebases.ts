@@ -8,6 +8,7 @@ import {
   type ErrorInfo,
 } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
+import { listIndexed } from './listing.ts';
 import { decodeJson, encodeJson } from './codec.ts';
 
 export async function putCodebase(
@@ -77,17 +78,14 @@ export async function listCodebases(
   tenantId: string,
   limit: number,
 ): Promise<CodebaseRecord[]> {
-  const ids = await redis.zrevrange(redisKeys.tenantCodebases(tenantId), 0, limit - 1);
-  if (ids.length === 0) return [];
-  const p = redis.pipeline();
-  for (const id of ids) p.hgetall(redisKeys.codebase(id));
-  const rows = (await p.exec()) ?? [];
-  const out: CodebaseRecord[] = [];
-  for (const [err, h] of rows) {
-    const rec = h as Record<string, string> | null;
-    if (!err && rec?.id && rec.tenantId === tenantId) out.push(decode(rec));
-  }
-  return out;
+  const rows = await listIndexed(redis, {
+    indexKey: redisKeys.tenantCodebases(tenantId),
+    recordKey: redisKeys.codebase,
+    tenantId,
+    limit,
+    isFinal: (h) => h.state === 'deleted',
+  });
+  return rows.map(decode);
 }
 
 /** Compare-and-set of the state; `from: '*'` = any state that is not final. */

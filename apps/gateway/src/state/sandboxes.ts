@@ -10,6 +10,7 @@ import {
   type SandboxState,
 } from '@cordon/protocol';
 import type { Redis } from 'ioredis';
+import { listIndexed } from './listing.ts';
 import { decodeInt, decodeJson, encodeInt, encodeJson } from './codec.ts';
 import { nodeInfoOf } from './nodes.ts';
 import { runScript, type LuaScript } from './scripts.ts';
@@ -125,17 +126,14 @@ export async function listSandboxes(
   tenantId: string,
   limit: number,
 ): Promise<SandboxRecord[]> {
-  const ids = await redis.zrevrange(redisKeys.tenantSandboxes(tenantId), 0, limit - 1);
-  if (ids.length === 0) return [];
-  const p = redis.pipeline();
-  for (const id of ids) p.hgetall(redisKeys.sandbox(id));
-  const rows = (await p.exec()) ?? [];
-  const out: SandboxRecord[] = [];
-  for (const [err, h] of rows) {
-    const rec = h as Record<string, string> | null;
-    if (!err && rec?.id && rec.tenantId === tenantId) out.push(decode(rec));
-  }
-  return out;
+  const rows = await listIndexed(redis, {
+    indexKey: redisKeys.tenantSandboxes(tenantId),
+    recordKey: redisKeys.sandbox,
+    tenantId,
+    limit,
+    isFinal: (h) => h.state === 'destroyed',
+  });
+  return rows.map(decode);
 }
 
 /** Compare-and-set of the state; `from: '*'` = any state that is not final. */
@@ -148,8 +146,9 @@ export async function transitionSandbox(
 ): Promise<boolean> {
   const r = await redis.eval(
     SANDBOX_TRANSITION_LUA,
-    1,
+    2,
     redisKeys.sandbox(sandboxId),
+    redisKeys.sandboxCommits(sandboxId),
     from,
     to,
     encodeJson(error),

@@ -62,8 +62,9 @@ export class NodeState {
   async sandbox(sandboxId: string, from: string, to: string, error: ErrorInfo | null) {
     const r = await this.redis.eval(
       SANDBOX_TRANSITION_LUA,
-      1,
+      2,
       redisKeys.sandbox(sandboxId),
+      redisKeys.sandboxCommits(sandboxId),
       from,
       to,
       error ? JSON.stringify(error) : '',

@@ -1,0 +1,38 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The newest records of a tenant's index (a sorted set of ids by creation time) that still
+ * exist, `limit` at most. Ids whose record is final (`isFinal`: a destroyed sandbox, a deleted
+ * codebase) or has expired are removed from the index as they are met, so they neither fill a
+ * page — hiding an older live record — nor stay in the index for good.
+ */
+export async function listIndexed(
+  redis: Redis,
+  o: {
+    readonly indexKey: string;
+    readonly recordKey: (id: string) => string;
+    readonly tenantId: string;
+    readonly limit: number;
+    readonly isFinal: (record: Record<string, string>) => boolean;
+  },
+): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  let start = 0;
+  while (out.length < o.limit) {
+    const ids = await redis.zrevrange(o.indexKey, start, start + o.limit - 1);
+    if (ids.length === 0) break;
+    const p = redis.pipeline();
+    for (const id of ids) p.hgetall(o.recordKey(id));
+    const rows = (await p.exec()) ?? [];
+    const stale: string[] = [];
+    rows.forEach(([err, h], i) => {
+      const rec = h as Record<string, string> | null;
+      if (err) return;
+      if (!rec?.id || o.isFinal(rec)) stale.push(ids[i] as string);
+      else if (rec.tenantId === o.tenantId && out.length < o.limit) out.push(rec);
+    });
+    if (stale.length > 0) await redis.zrem(o.indexKey, ...stale);
+    start += ids.length - stale.length;
+  }
+  return out;
+}
