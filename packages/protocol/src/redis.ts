@@ -124,8 +124,8 @@ return 1
 /**
  * How long the record of a destroyed or failed sandbox, or a deleted or failed codebase, is kept
  * (`get` answers with its final state and error meanwhile); then it expires, so agents that
- * create and destroy sandboxes all day do not grow Redis for good. Listings drop such records at
- * once (see the gateway's state/listing.ts).
+ * create and destroy sandboxes all day do not grow Redis for good. Listings drop expired ids
+ * from their index (see the gateway's state/listing.ts).
  */
 export const FINAL_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 

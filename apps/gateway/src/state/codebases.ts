@@ -83,7 +83,6 @@ export async function listCodebases(
     recordKey: redisKeys.codebase,
     tenantId,
     limit,
-    isFinal: (h) => h.state === 'deleted',
   });
   return rows.map(decode);
 }

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 
 /**
  * The newest records of a tenant's index (a sorted set of ids by creation time) that still
- * exist, `limit` at most. Ids whose record is final (`isFinal`: a destroyed sandbox, a deleted
- * codebase) or has expired are removed from the index as they are met, so they neither fill a
- * page — hiding an older live record — nor stay in the index for good.
+ * exist, `limit` at most. Final records (a destroyed sandbox, a deleted codebase) are listed
+ * until they expire (FINAL_RECORD_TTL_MS; `cordon sandbox ls --all` shows them); ids whose
+ * record has expired are removed from the index as they are met, so it does not grow for good.
  */
 export async function listIndexed(
   redis: Redis,
@@ -13,7 +13,6 @@ export async function listIndexed(
     readonly recordKey: (id: string) => string;
     readonly tenantId: string;
     readonly limit: number;
-    readonly isFinal: (record: Record<string, string>) => boolean;
   },
 ): Promise<Record<string, string>[]> {
   const out: Record<string, string>[] = [];
@@ -28,7 +27,7 @@ export async function listIndexed(
     rows.forEach(([err, h], i) => {
       const rec = h as Record<string, string> | null;
       if (err) return;
-      if (!rec?.id || o.isFinal(rec)) stale.push(ids[i] as string);
+      if (!rec?.id) stale.push(ids[i] as string);
       else if (rec.tenantId === o.tenantId && out.length < o.limit) out.push(rec);
     });
     if (stale.length > 0) await redis.zrem(o.indexKey, ...stale);

@@ -131,7 +131,6 @@ export async function listSandboxes(
     recordKey: redisKeys.sandbox,
     tenantId,
     limit,
-    isFinal: (h) => h.state === 'destroyed',
   });
   return rows.map(decode);
 }

@@ -1,11 +1,7 @@
 // Final records (destroyed sandboxes, deleted codebases) against a real redis-server: they expire
-// after FINAL_RECORD_TTL_MS, leave the tenant's listing at once, and never hide older live ones.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// after FINAL_RECORD_TTL_MS, and expired ids leave the tenant's index as listings meet them.
 import { FINAL_RECORD_TTL_MS, redisKeys, type SandboxRecord } from '@cordon/protocol';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { listCodebases, putCodebase, transitionCodebase } from '../../src/state/codebases.ts';
 import {
   getSandbox,
@@ -14,23 +10,9 @@ import {
   putSandbox,
   transitionSandbox,
 } from '../../src/state/sandboxes.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { useRedisServer } from '../helpers/redis-server.ts';
 
-let dir: string;
-let server: RedisServer;
-let redis: Redis;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'cordon-gw-listing-'));
-  server = await startRedisServer(dir);
-  redis = new Redis({ path: server.path });
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const r = useRedisServer('cordon-gw-listing-');
 
 const sandbox = (id: string, createdAtMs: number): SandboxRecord => ({
   id,
@@ -55,35 +37,43 @@ const sandbox = (id: string, createdAtMs: number): SandboxRecord => ({
   error: null,
 });
 
-it('destroyed sandboxes leave the listing, expire later, and do not hide older live ones', async () => {
+it('final sandbox records expire (listed until then); expired ids leave the tenant index', async () => {
   const t = 'tenant-a';
-  for (let i = 0; i < 3; i++) await putSandbox(redis, t, sandbox(`sb_live_${i}`, 1000 + i));
-  await redis.rpush(redisKeys.sandboxCommits('sb_gone_0'), '{}');
-  for (let i = 0; i < 5; i++) {
-    await putSandbox(redis, t, sandbox(`sb_gone_${i}`, 2000 + i));
-    expect(await markSandboxDestroyed(redis, `sb_gone_${i}`)).toBe(true);
+  for (let i = 0; i < 2; i++) await putSandbox(r.redis, t, sandbox(`sb_live_${i}`, 1000 + i));
+  await r.redis.rpush(redisKeys.sandboxCommits('sb_gone_0'), '{}');
+  for (let i = 0; i < 3; i++) {
+    await putSandbox(r.redis, t, sandbox(`sb_gone_${i}`, 2000 + i));
+    expect(await markSandboxDestroyed(r.redis, `sb_gone_${i}`)).toBe(true);
   }
-  expect(await transitionSandbox(redis, 'sb_live_2', 'ready', 'failed')).toBe(true);
+  await putSandbox(r.redis, t, sandbox('sb_failed', 3000));
+  expect(await transitionSandbox(r.redis, 'sb_failed', 'ready', 'failed')).toBe(true);
 
-  const listed = await listSandboxes(redis, t, 3);
-  expect(listed.map((s) => s.id)).toEqual(['sb_live_2', 'sb_live_1', 'sb_live_0']);
-  expect(await redis.zcard(redisKeys.tenantSandboxes(t))).toBe(3);
-  // Still answerable for a while, then gone: the record and its commits expire.
-  expect((await getSandbox(redis, t, 'sb_gone_0'))?.state).toBe('destroyed');
+  // Answerable (and listed) for a while, then gone: the record and its commits expire.
+  expect((await getSandbox(r.redis, t, 'sb_gone_0'))?.state).toBe('destroyed');
   for (const key of [redisKeys.sandbox('sb_gone_0'), redisKeys.sandboxCommits('sb_gone_0')]) {
-    const ttl = await redis.pttl(key);
+    const ttl = await r.redis.pttl(key);
     expect(ttl).toBeGreaterThan(FINAL_RECORD_TTL_MS - 60_000);
     expect(ttl).toBeLessThanOrEqual(FINAL_RECORD_TTL_MS);
   }
-  // A failed one stays listed until its record expires; live ones never expire.
-  expect(await redis.pttl(redisKeys.sandbox('sb_live_2'))).toBeGreaterThan(0);
-  expect(await redis.pttl(redisKeys.sandbox('sb_live_1'))).toBe(-1);
-  await redis.del(redisKeys.sandbox('sb_live_2'));
-  expect((await listSandboxes(redis, t, 10)).map((s) => s.id)).toEqual(['sb_live_1', 'sb_live_0']);
-  expect(await redis.zcard(redisKeys.tenantSandboxes(t))).toBe(2);
+  expect(await r.redis.pttl(redisKeys.sandbox('sb_failed'))).toBeGreaterThan(0);
+  expect(await r.redis.pttl(redisKeys.sandbox('sb_live_1'))).toBe(-1);
+  expect((await listSandboxes(r.redis, t, 10)).map((s) => s.id)).toEqual([
+    'sb_failed',
+    'sb_gone_2',
+    'sb_gone_1',
+    'sb_gone_0',
+    'sb_live_1',
+    'sb_live_0',
+  ]);
+
+  // Expired: a page of 2 skips them (reading on) and drops their ids from the index.
+  for (const id of ['sb_failed', 'sb_gone_2', 'sb_gone_1', 'sb_gone_0'])
+    await r.redis.del(redisKeys.sandbox(id));
+  expect((await listSandboxes(r.redis, t, 2)).map((s) => s.id)).toEqual(['sb_live_1', 'sb_live_0']);
+  expect(await r.redis.zcard(redisKeys.tenantSandboxes(t))).toBe(2);
 });
 
-it('deleted codebases leave the listing and expire later', async () => {
+it('deleted codebase records expire', async () => {
   const t = 'tenant-b';
   const base = {
     nodeId: 'n1',
@@ -95,10 +85,13 @@ it('deleted codebases leave the listing and expire later', async () => {
     uploadPath: null,
     error: null,
   };
-  await putCodebase(redis, t, { ...base, id: 'cb_keep', createdAtMs: 1 });
-  await putCodebase(redis, t, { ...base, id: 'cb_del', createdAtMs: 2 });
-  expect(await transitionCodebase(redis, 'cb_del', '*', 'deleted')).toBe(true);
-  expect((await listCodebases(redis, t, 1)).map((c) => c.id)).toEqual(['cb_keep']);
-  expect(await redis.pttl(redisKeys.codebase('cb_del'))).toBeGreaterThan(0);
-  expect(await redis.pttl(redisKeys.codebase('cb_keep'))).toBe(-1);
+  await putCodebase(r.redis, t, { ...base, id: 'cb_keep', createdAtMs: 1 });
+  await putCodebase(r.redis, t, { ...base, id: 'cb_del', createdAtMs: 2 });
+  expect(await transitionCodebase(r.redis, 'cb_del', '*', 'deleted')).toBe(true);
+  expect((await listCodebases(r.redis, t, 5)).map((c) => [c.id, c.state])).toEqual([
+    ['cb_del', 'deleted'],
+    ['cb_keep', 'ready'],
+  ]);
+  expect(await r.redis.pttl(redisKeys.codebase('cb_del'))).toBeGreaterThan(0);
+  expect(await r.redis.pttl(redisKeys.codebase('cb_keep'))).toBe(-1);
 });
