@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface RedisServer {
   readonly path: string;
@@ -32,6 +35,32 @@ export async function startRedisServer(dir: string): Promise<RedisServer> {
     async stop() {
       if (child.exitCode === null) process.kill(pid, 'SIGKILL');
       await exited;
+    },
+  };
+}
+
+/**
+ * A redis-server for the calling test file, with a connection to it: started before its tests,
+ * stopped (and its temp dir removed) after them. Read `redis` inside tests, not at load time.
+ */
+export function useRedisServer(prefix: string): { readonly redis: Redis } {
+  let dir = '';
+  let server: RedisServer | undefined;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    server = await startRedisServer(dir);
+    redis = new Redis({ path: server.path });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get redis(): Redis {
+      if (!redis) throw new Error('useRedisServer: redis is only there inside tests');
+      return redis;
     },
   };
 }

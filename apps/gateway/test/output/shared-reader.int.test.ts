@@ -1,36 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SharedOutputReader, type StreamEntries } from '../../src/output/shared-reader.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { useRedisServer } from '../helpers/redis-server.ts';
 
-let dir: string;
-let server: RedisServer;
-let redis: Redis;
+const r = useRedisServer('cordon-shared-reader-');
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'cordon-shared-reader-'));
-  server = await startRedisServer(dir);
-  redis = new Redis({ path: server.path });
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const clients = async () => (String(await redis.client('LIST')).match(/^id=/gm) ?? []).length;
+const clients = async () => (String(await r.redis.client('LIST')).match(/^id=/gm) ?? []).length;
 const seqs = (entries: StreamEntries) => entries.map(([id]) => id.toString());
-const append = (key: string, seq: number) => redis.xadd(key, `${seq}-0`, 'd', `chunk ${seq}`);
+const append = (key: string, seq: number) => r.redis.xadd(key, `${seq}-0`, 'd', `chunk ${seq}`);
 
 describe('shared output reader', () => {
   it('serves many waiting subscribers over two Redis connections, each with its own entries', async () => {
     const before = await clients();
     // A block far longer than the test: every wake-up below must come from data or an unblock.
-    const reader = await SharedOutputReader.start({ redis, blockMs: 60_000 });
+    const reader = await SharedOutputReader.start({ redis: r.redis, blockMs: 60_000 });
     try {
       const keys = Array.from({ length: 200 }, (_, i) => `t1:${i}`);
       const waits: Promise<StreamEntries>[] = [];
@@ -43,7 +25,7 @@ describe('shared output reader', () => {
       expect(await clients()).toBe(before + 2); // reads and blocker, for 200 subscribers
       for (const [i, key] of keys.entries()) {
         // One or two entries at once (MULTI): a wake-up hands over what is there.
-        const m = redis.multi().xadd(key, '2-0', 'd', 'chunk 2');
+        const m = r.redis.multi().xadd(key, '2-0', 'd', 'chunk 2');
         if (i % 2 === 0) m.xadd(key, '3-0', 'd', 'chunk 3');
         await m.exec();
       }
@@ -63,7 +45,7 @@ describe('shared output reader', () => {
   });
 
   it('resumes after the given id, caps a wake-up at the subscriber count, reads without waiting', async () => {
-    const reader = await SharedOutputReader.start({ redis, blockMs: 60_000 });
+    const reader = await SharedOutputReader.start({ redis: r.redis, blockMs: 60_000 });
     try {
       for (let seq = 1; seq <= 10; seq++) await append('t2', seq);
       expect(seqs(await reader.read('t2', '7-0', 16))).toEqual(['8-0', '9-0', '10-0']);
@@ -81,7 +63,7 @@ describe('shared output reader', () => {
   });
 
   it('answers [] on timeout and on abort, and rejects waiters when closed', async () => {
-    const reader = await SharedOutputReader.start({ redis, blockMs: 60_000 });
+    const reader = await SharedOutputReader.start({ redis: r.redis, blockMs: 60_000 });
     expect(await reader.wait('t3', '0-0', 4, 50)).toEqual([]);
     const ac = new AbortController();
     const aborted = reader.wait('t3', '0-0', 4, 60_000, ac.signal);
@@ -94,13 +76,17 @@ describe('shared output reader', () => {
   });
 
   it('hands chunks stored by this gateway to waiters in memory, in order only, and falls back to Redis', async () => {
-    const reader = await SharedOutputReader.start({ redis, blockMs: 60_000, localGraceMs: 60_000 });
+    const reader = await SharedOutputReader.start({
+      redis: r.redis,
+      blockMs: 60_000,
+      localGraceMs: 60_000,
+    });
     const entry = (seq: number): StreamEntries[number] => [
       Buffer.from(`${seq}-0`),
       [Buffer.from('d'), Buffer.from(`local ${seq}`)],
     ];
     try {
-      const before = await redis.info('commandstats');
+      const before = await r.redis.info('commandstats');
       const xreads = (info: string) => Number(/cmdstat_xread:calls=(\d+)/.exec(info)?.[1] ?? 0);
       reader.offer('t4', 1, entry(1)); // the stream is now stored here
       const w = reader.wait('t4', '1-0', 4, 60_000);
@@ -108,17 +94,21 @@ describe('shared output reader', () => {
       reader.offer('t4', 2, entry(2));
       const got = await w;
       expect(got.map(([, f]) => String(f[1]))).toEqual(['local 2']);
-      expect(xreads(await redis.info('commandstats'))).toBe(xreads(before));
+      expect(xreads(await r.redis.info('commandstats'))).toBe(xreads(before));
       // The exec settled: a waiting subscriber reads Redis (where `end` is) at once.
       const last = reader.wait('t4', '3-0', 4, 60_000);
-      await redis.xadd('t4', '4-0', 'k', 'end');
+      await r.redis.xadd('t4', '4-0', 'k', 'end');
       reader.ended('t4');
       expect(seqs(await last)).toEqual(['4-0']);
     } finally {
       reader.close();
     }
     // Not stored here (or long ago): waiters read Redis without a grace time.
-    const other = await SharedOutputReader.start({ redis, blockMs: 60_000, localGraceMs: 60_000 });
+    const other = await SharedOutputReader.start({
+      redis: r.redis,
+      blockMs: 60_000,
+      localGraceMs: 60_000,
+    });
     try {
       const w = other.wait('t5', '0-0', 4, 60_000);
       await append('t5', 1);
