@@ -20,7 +20,7 @@ export interface ChunkFrame {
 }
 
 /** Bytes of a frame's header for this exec (the payload follows). */
-export function chunkFrameHeaderBytes(execId: string): number {
+function chunkFrameHeaderBytes(execId: string): number {
   return HEADER_BYTES + execId.length;
 }
 

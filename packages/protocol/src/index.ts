@@ -102,7 +102,6 @@ export {
   type NodeToGateway,
 } from './cluster-wire.ts';
 export {
-  chunkFrameHeaderBytes,
   decodeChunkFrame,
   encodeChunkFrame,
   MAX_CHUNK_FRAME_BYTES,

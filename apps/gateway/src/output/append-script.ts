@@ -51,14 +51,20 @@ if noted then
   local len, key = string.match(noted, '^(%d+) (.+)$')
   if key == KEYS[2] then added = redis.call('XLEN', KEYS[2]) == tonumber(len) + 1 end
 end
+local topChecked, topIsChunk = false, false
 local function topIsThisChunk()
+  if topChecked then return topIsChunk end
+  topChecked = true
   local t = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
   if #t == 0 or t[1][1] ~= id then return false end
   local f = t[1][2]
   for i = 1, #f, 2 do
-    if f[i] == 'k' then return f[i + 1] == 'chunk' end
+    if f[i] == 'k' then
+      topIsChunk = f[i + 1] == 'chunk'
+      break
+    end
   end
-  return false
+  return topIsChunk
 end
 local code = 1
 if h[2] ~= ARGV[1] then code = -2

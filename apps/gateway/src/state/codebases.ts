@@ -78,13 +78,13 @@ export async function listCodebases(
   tenantId: string,
   limit: number,
 ): Promise<CodebaseRecord[]> {
-  const rows = await listIndexed(redis, {
+  return listIndexed(redis, {
     indexKey: redisKeys.tenantCodebases(tenantId),
     recordKey: redisKeys.codebase,
     tenantId,
     limit,
+    decode,
   });
-  return rows.map(decode);
 }
 
 /** Compare-and-set of the state; `from: '*'` = any state that is not final. */

@@ -6,16 +6,17 @@ import type { Redis } from 'ioredis';
  * until they expire (FINAL_RECORD_TTL_MS; `cordon sandbox ls --all` shows them); ids whose
  * record has expired are removed from the index as they are met, so it does not grow for good.
  */
-export async function listIndexed(
+export async function listIndexed<T>(
   redis: Redis,
   o: {
     readonly indexKey: string;
     readonly recordKey: (id: string) => string;
     readonly tenantId: string;
     readonly limit: number;
+    readonly decode: (record: Record<string, string>) => T;
   },
-): Promise<Record<string, string>[]> {
-  const out: Record<string, string>[] = [];
+): Promise<T[]> {
+  const out: T[] = [];
   let start = 0;
   while (out.length < o.limit) {
     const ids = await redis.zrevrange(o.indexKey, start, start + o.limit - 1);
@@ -28,7 +29,7 @@ export async function listIndexed(
       const rec = h as Record<string, string> | null;
       if (err) return;
       if (!rec?.id) stale.push(ids[i] as string);
-      else if (rec.tenantId === o.tenantId && out.length < o.limit) out.push(rec);
+      else if (rec.tenantId === o.tenantId && out.length < o.limit) out.push(o.decode(rec));
     });
     if (stale.length > 0) await redis.zrem(o.indexKey, ...stale);
     start += ids.length - stale.length;

@@ -126,13 +126,13 @@ export async function listSandboxes(
   tenantId: string,
   limit: number,
 ): Promise<SandboxRecord[]> {
-  const rows = await listIndexed(redis, {
+  return listIndexed(redis, {
     indexKey: redisKeys.tenantSandboxes(tenantId),
     recordKey: redisKeys.sandbox,
     tenantId,
     limit,
+    decode,
   });
-  return rows.map(decode);
 }
 
 /** Compare-and-set of the state; `from: '*'` = any state that is not final. */

@@ -62,7 +62,7 @@ export interface CgroupDriver {
   /** The sandbox cgroups under this driver's parent (whoever made them). */
   listSandboxes(): Promise<string[]>;
   /**
-   * Kills whatever is left in `cordon/<sandboxId>` and removes it with its leaves, without opening
+   * Kills whatever is left in `<parent>/<sandboxId>` and removes it with its leaves, without opening
    * it: for a sandbox destroyed while its agent was down. No-op when it does not exist.
    */
   removeSandbox(sandboxId: string): Promise<void>;

@@ -2,7 +2,6 @@
 // mount), all named cordon/<sandboxId>[/<execId>]. Limits live on the sandbox level and apply
 // hierarchically to every exec leaf below it.
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Controller } from './detect.ts';
 import {
@@ -216,15 +215,8 @@ class V1SandboxCgroup implements SandboxCgroup {
 
   async remove(): Promise<void> {
     for (const root of this.#dirs.all) {
-      let entries: fs.Dirent[] = [];
-      try {
-        entries = await fsp.readdir(root, { withFileTypes: true });
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        if (!e.isDirectory()) continue;
-        const leaf = path.join(root, e.name);
+      for (const name of await childCgroups(root)) {
+        const leaf = path.join(root, name);
         await killAndRemove(leaf, () => killUntilEmpty(path.join(leaf, 'cgroup.procs')));
       }
     }

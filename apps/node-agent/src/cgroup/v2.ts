@@ -2,7 +2,6 @@
 // exec leaves below it are killed with cgroup.kill (Linux 5.14+; SIGKILL loop otherwise) and
 // report OOM kills in memory.events.
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupError } from './errors.ts';
@@ -174,14 +173,8 @@ class V2SandboxCgroup implements SandboxCgroup {
   }
 
   async remove(): Promise<void> {
-    let entries: fs.Dirent[] = [];
-    try {
-      entries = await fsp.readdir(this.#dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) await new V2ExecCgroup(e.name, path.join(this.#dir, e.name)).remove();
+    for (const name of await childCgroups(this.#dir)) {
+      await new V2ExecCgroup(name, path.join(this.#dir, name)).remove();
     }
     await killAndRemove(this.#dir, () => killUntilEmpty(path.join(this.#dir, 'cgroup.procs')));
   }
